@@ -1,0 +1,267 @@
+namespace Capstan.Core.Replication;
+
+using System.Text;
+using Capstan.Core.Model;
+using Capstan.Core.Protocol;
+using Capstan.Core.Spans;
+
+/// <summary>
+/// The owner-side state machine of one span (see <see cref="ReplicationSetState"/> for the
+/// diagram). It is driven only by agents' reports (<c>Poll</c>) and by the replication manager's
+/// commands (add, move, remove, capture shutdown), and rebuilt from agents' reports after an
+/// owner change (the constructor).
+/// </summary>
+public sealed partial class ReplicationSet
+{
+    /// <summary>Capture → role.</summary>
+    private RoleMap _captures;
+
+    /// <summary>Stats reported by the primary; null until a non-empty report arrives.</summary>
+    private Stats? _stats;
+
+    /// <summary>
+    /// The checkpoint the set was created with; stands for every stage's checkpoint until real
+    /// stats arrive (TiCDC seeds the stage map so that a span stuck in its incremental scan still
+    /// holds back the puller watermark).
+    /// </summary>
+    private readonly Ts _seedTs;
+
+    /// <summary>
+    /// Creates a set for <paramref name="span"/> at <paramref name="checkpointTs"/>, rebuilding its
+    /// state from the statuses agents reported (an empty map gives Absent).
+    /// </summary>
+    /// <exception cref="ReplicationSetInconsistentException">A status is for another span, or two captures replicate.</exception>
+    public ReplicationSet(Span span, Ts checkpointTs, IEnumerable<KeyValuePair<CaptureId, TableStatus>>? statuses = null)
+    {
+        Span = span;
+        _seedTs = checkpointTs;
+        Checkpoint = new Checkpoint(checkpointTs, checkpointTs, Ts.Zero);
+        if (statuses is null)
+        {
+            State = ReplicationSetState.Absent;
+            return;
+        }
+
+        Rebuild(statuses);
+    }
+
+    /// <summary>The span.</summary>
+    public Span Span { get; }
+
+    /// <summary>Current state.</summary>
+    public ReplicationSetState State { get; private set; }
+
+    /// <summary>The capture that replicates the span, or <see cref="CaptureId.None"/>.</summary>
+    public CaptureId Primary { get; private set; }
+
+    /// <summary>The span's progress; never regresses.</summary>
+    public Checkpoint Checkpoint { get; private set; }
+
+    /// <summary>Last non-empty stats, or null.</summary>
+    public Stats? Stats => _stats;
+
+    /// <summary>Captures holding a role (allocation-free to enumerate).</summary>
+    public RoleMap Captures => _captures;
+
+    /// <summary>The resolved ts of the "puller-egress" stage (the seed until stats arrive).</summary>
+    public Ts PullerEgressResolvedTs =>
+        _stats is not null && _stats.StageCheckpoints.TryGetValue(StageNames.PullerEgress, out var stage)
+            ? stage.ResolvedTs
+            : _seedTs;
+
+    /// <summary>True when the set was removing and no holder is left: the manager deletes it.</summary>
+    public bool HasRemoved => State == ReplicationSetState.Removing && _captures.Count == 0;
+
+    /// <summary>The first capture with role Secondary, or None.</summary>
+    public CaptureId Secondary
+    {
+        get
+        {
+            foreach (var (capture, role) in _captures)
+            {
+                if (role == CaptureRole.Secondary)
+                {
+                    return capture;
+                }
+            }
+
+            return CaptureId.None;
+        }
+    }
+
+    /// <summary>True when <paramref name="capture"/> holds any role.</summary>
+    public bool HasCapture(CaptureId capture) => _captures.Contains(capture);
+
+    /// <summary>The role of <paramref name="capture"/>, or null.</summary>
+    public CaptureRole? RoleOf(CaptureId capture) => _captures.TryGet(capture, out var role) ? role : null;
+
+    /// <summary>A one-line description of the full state, for errors and logs.</summary>
+    public override string ToString()
+    {
+        var text = new StringBuilder();
+        text.Append("{span ").Append(Span).Append(", state ").Append(State)
+            .Append(", primary '").Append(Primary).Append("', captures [");
+        bool first = true;
+        foreach (var (capture, role) in _captures)
+        {
+            text.Append(first ? string.Empty : ", ").Append(capture).Append(':').Append(role);
+            first = false;
+        }
+
+        text.Append("], checkpoint ").Append(Checkpoint.CheckpointTs).Append('/').Append(Checkpoint.ResolvedTs).Append('}');
+        return text.ToString();
+    }
+
+    private void Rebuild(IEnumerable<KeyValuePair<CaptureId, TableStatus>> statuses)
+    {
+        bool committed = false;
+        int stopping = 0;
+        // Capture order is made deterministic so that errors and roles do not depend on map order.
+        foreach (var (capture, status) in statuses.OrderBy(pair => pair.Key))
+        {
+            if (status.Span != Span)
+            {
+                throw Inconsistent($"status of capture '{capture}' is for {status.Span}");
+            }
+
+            UpdateCheckpointAndStats(status.Checkpoint, status.Stats);
+            switch (status.State)
+            {
+                case TableState.Replicating:
+                    if (!Primary.IsNone)
+                    {
+                        throw new ReplicationSetMultiplePrimaryException($"'{capture}' and '{Primary}' both replicate; {this}");
+                    }
+
+                    SetCapture(capture, CaptureRole.Secondary);
+                    PromoteSecondary(capture);
+                    break;
+                case TableState.Preparing:
+                    SetCapture(capture, CaptureRole.Secondary);
+                    break;
+                case TableState.Prepared:
+                    SetCapture(capture, CaptureRole.Secondary);
+                    committed = true;
+                    break;
+                case TableState.Stopping:
+                    SetCapture(capture, CaptureRole.Undetermined);
+                    stopping++;
+                    break;
+                default:
+                    break; // Absent, Stopped, Unknown: the capture does not hold the span.
+            }
+        }
+
+        State = DeriveRebuiltState(committed, stopping);
+    }
+
+    private ReplicationSetState DeriveRebuiltState(bool committed, int stopping)
+    {
+        var state = ReplicationSetState.Unknown;
+        if (!Primary.IsNone)
+        {
+            state = ReplicationSetState.Replicating;
+        }
+
+        if (!Secondary.IsNone)
+        {
+            state = ReplicationSetState.Prepare;
+        }
+
+        if (committed)
+        {
+            state = ReplicationSetState.Commit;
+        }
+
+        if (_captures.Count == 0)
+        {
+            state = ReplicationSetState.Absent;
+        }
+
+        if (state == ReplicationSetState.Unknown && stopping == _captures.Count)
+        {
+            state = ReplicationSetState.Removing;
+        }
+
+        return state;
+    }
+
+    /// <summary>
+    /// Advances checkpoint, resolved ts and last-synced ts (never backwards) and replaces the
+    /// stats when the report has any.
+    /// </summary>
+    private void UpdateCheckpointAndStats(Checkpoint reported, Stats? stats)
+    {
+        Ts resolved = reported.ResolvedTs;
+        if (resolved < reported.CheckpointTs && resolved == Ts.Zero)
+        {
+            // A removed span reports no resolved ts; treat it as equal to its checkpoint.
+            resolved = reported.CheckpointTs;
+        }
+
+        Checkpoint = new Checkpoint(
+            Ts.MaxOf(Checkpoint.CheckpointTs, reported.CheckpointTs),
+            Ts.MaxOf(Checkpoint.ResolvedTs, resolved),
+            Ts.MaxOf(Checkpoint.LastSyncedTs, reported.LastSyncedTs));
+        if (stats is not null && !stats.IsEmpty)
+        {
+            _stats = stats;
+        }
+    }
+
+    private void SetCapture(CaptureId capture, CaptureRole role)
+    {
+        if (_captures.TryGet(capture, out var current) && current != role)
+        {
+            throw Inconsistent($"capture '{capture}' is {current}, cannot become {role}");
+        }
+
+        _captures.Set(capture, role);
+    }
+
+    private void ClearCapture(CaptureId capture, CaptureRole role)
+    {
+        if (_captures.TryGet(capture, out var current))
+        {
+            if (current != role)
+            {
+                throw Inconsistent($"capture '{capture}' is {current}, not {role}");
+            }
+
+            _captures.Remove(capture);
+        }
+    }
+
+    private void PromoteSecondary(CaptureId capture)
+    {
+        if (Primary == capture)
+        {
+            return;
+        }
+
+        if (_captures.TryGet(capture, out var role) && role != CaptureRole.Secondary)
+        {
+            throw Inconsistent($"capture '{capture}' is {role}, cannot be promoted");
+        }
+
+        if (!Primary.IsNone)
+        {
+            _captures.Remove(Primary);
+        }
+
+        Primary = capture;
+        _captures.Set(capture, CaptureRole.Primary);
+    }
+
+    private void ClearPrimary()
+    {
+        if (!Primary.IsNone)
+        {
+            _captures.Remove(Primary);
+        }
+
+        Primary = CaptureId.None;
+    }
+
+    private ReplicationSetInconsistentException Inconsistent(string detail) => new($"{detail}; {this}");
+}

@@ -1,0 +1,185 @@
+namespace Capstan.Core.Spans;
+
+/// <summary>
+/// A map from <see cref="Span"/> to a value with ordered iteration and range queries.
+/// </summary>
+/// <remarks>
+/// Lookups go through a hash table. Order is kept in a sorted array that is rebuilt lazily, by a
+/// single merge, the first time ordered access follows a batch of inserts or removals; a
+/// steady-state poll that changes no keys costs no sorting and no allocation. The spans returned
+/// by <see cref="Ordered"/> and <see cref="Range"/> are snapshots: changing the map while
+/// iterating one is allowed and does not affect it.
+/// </remarks>
+public sealed class SpanMap<TValue>
+{
+    private readonly Dictionary<Span, TValue> _items;
+
+    /// <summary>Sorted entries as of the last merge; may hold removed keys or stale values until the next merge.</summary>
+    private KeyValuePair<Span, TValue>[] _ordered = [];
+
+    /// <summary>Keys inserted since the last merge, not yet in <see cref="_ordered"/>.</summary>
+    private readonly List<Span> _added = [];
+
+    /// <summary>Keys still in <see cref="_ordered"/> but removed from the map since the last merge.</summary>
+    private readonly HashSet<Span> _removed = [];
+
+    /// <summary>True when a value of a key already in <see cref="_ordered"/> was replaced.</summary>
+    private bool _valuesStale;
+
+    /// <summary>Creates an empty map.</summary>
+    public SpanMap(int capacity = 0)
+    {
+        _items = new Dictionary<Span, TValue>(capacity);
+    }
+
+    /// <summary>Number of entries.</summary>
+    public int Count => _items.Count;
+
+    /// <summary>Looks up a span.</summary>
+    public bool TryGetValue(Span span, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out TValue value) =>
+        _items.TryGetValue(span, out value);
+
+    /// <summary>True when the span is present.</summary>
+    public bool ContainsKey(Span span) => _items.ContainsKey(span);
+
+    /// <summary>Inserts or replaces the value for a span.</summary>
+    public void Set(Span span, TValue value)
+    {
+        ref TValue? slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_items, span, out bool existed);
+        slot = value;
+        if (existed)
+        {
+            _valuesStale = true;
+        }
+        else if (!_removed.Remove(span))
+        {
+            _added.Add(span);
+        }
+        else
+        {
+            _valuesStale = true;
+        }
+    }
+
+    /// <summary>Removes a span; returns false when absent.</summary>
+    public bool Remove(Span span)
+    {
+        if (!_items.Remove(span))
+        {
+            return false;
+        }
+
+        int index = _added.IndexOf(span);
+        if (index >= 0)
+        {
+            _added.RemoveAt(index);
+        }
+        else
+        {
+            _removed.Add(span);
+        }
+
+        return true;
+    }
+
+    /// <summary>Removes everything.</summary>
+    public void Clear()
+    {
+        _items.Clear();
+        _added.Clear();
+        _removed.Clear();
+        _ordered = [];
+        _valuesStale = false;
+    }
+
+    /// <summary>All entries in span order (a snapshot).</summary>
+    public ReadOnlySpan<KeyValuePair<Span, TValue>> Ordered()
+    {
+        EnsureOrdered();
+        return _ordered;
+    }
+
+    /// <summary>Entries whose key is in [start, end), in span order (a snapshot).</summary>
+    public ReadOnlySpan<KeyValuePair<Span, TValue>> Range(Span start, Span end)
+    {
+        EnsureOrdered();
+        int from = LowerBound(_ordered, start);
+        int to = LowerBound(_ordered, end);
+        return to > from ? _ordered.AsSpan(from, to - from) : [];
+    }
+
+    private static int LowerBound(KeyValuePair<Span, TValue>[] entries, Span key)
+    {
+        int low = 0;
+        int high = entries.Length;
+        while (low < high)
+        {
+            int mid = (low + high) >>> 1;
+            if (entries[mid].Key.CompareTo(key) < 0)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+
+        return low;
+    }
+
+    private void EnsureOrdered()
+    {
+        if (_added.Count == 0 && _removed.Count == 0)
+        {
+            if (_valuesStale)
+            {
+                RefreshValues();
+            }
+
+            return;
+        }
+
+        _added.Sort(static (a, b) => a.CompareTo(b));
+        var merged = new KeyValuePair<Span, TValue>[_items.Count];
+        int i = 0;
+        int j = 0;
+        int k = 0;
+        var old = _ordered;
+        while (i < old.Length || j < _added.Count)
+        {
+            if (i < old.Length && _removed.Contains(old[i].Key))
+            {
+                i++;
+                continue;
+            }
+
+            bool takeOld = j >= _added.Count || (i < old.Length && old[i].Key.CompareTo(_added[j]) < 0);
+            Span key = takeOld ? old[i++].Key : _added[j++];
+            merged[k++] = new KeyValuePair<Span, TValue>(key, _items[key]);
+        }
+
+        if (k != merged.Length)
+        {
+            throw new InvalidOperationException($"SpanMap merge produced {k} entries for {merged.Length} keys.");
+        }
+
+        _ordered = merged;
+        _added.Clear();
+        _removed.Clear();
+        _valuesStale = false;
+    }
+
+    private void RefreshValues()
+    {
+        var copy = new KeyValuePair<Span, TValue>[_ordered.Length];
+        for (int index = 0; index < copy.Length; index++)
+        {
+            Span key = _ordered[index].Key;
+            copy[index] = new KeyValuePair<Span, TValue>(key, _items[key]);
+        }
+
+        _ordered = copy;
+        _valuesStale = false;
+    }
+}
