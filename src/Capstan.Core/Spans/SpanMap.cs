@@ -35,6 +35,9 @@ public sealed class SpanMap<TValue>
     /// <summary>Number of entries.</summary>
     public int Count => _items.Count;
 
+    /// <summary>Incremented whenever a key is added or removed (not when a value is replaced); lets callers cache derived data.</summary>
+    public long KeyVersion { get; private set; }
+
     /// <summary>Looks up a span.</summary>
     public bool TryGetValue(Span span, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out TValue value) =>
         _items.TryGetValue(span, out value);
@@ -47,6 +50,11 @@ public sealed class SpanMap<TValue>
     {
         ref TValue? slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_items, span, out bool existed);
         slot = value;
+        if (!existed)
+        {
+            KeyVersion++;
+        }
+
         if (existed)
         {
             _valuesStale = true;
@@ -69,6 +77,8 @@ public sealed class SpanMap<TValue>
             return false;
         }
 
+        KeyVersion++;
+
         int index = _added.IndexOf(span);
         if (index >= 0)
         {
@@ -85,6 +95,7 @@ public sealed class SpanMap<TValue>
     /// <summary>Removes everything.</summary>
     public void Clear()
     {
+        KeyVersion++;
         _items.Clear();
         _added.Clear();
         _removed.Clear();
