@@ -15,7 +15,7 @@ public enum TransportRole
 
 /// <summary>
 /// The message layer between captures. Per (changefeed, role) there is one bounded inbox;
-/// <see cref="Send"/> never blocks and reports what it could not enqueue (counted backpressure,
+/// <see cref="IMessageEndpoint.Send"/> never blocks and reports what it could not enqueue (counted backpressure,
 /// never a silent drop of a whole batch). Messages may be lost, duplicated, delayed or
 /// reordered: the protocol tolerates it.
 /// Implementations: <c>InProcessTransport</c> (embedded default) and <c>GrpcTransport</c>.
