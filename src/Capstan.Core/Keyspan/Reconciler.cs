@@ -32,10 +32,7 @@ public sealed class Reconciler
     /// <summary>Splitters in priority order; empty when splitting is off or there is no region source.</summary>
     private readonly ISpanSplitter[] _splitters;
 
-    /// <summary>Current tables by id; the same entries as <see cref="_tables"/>.</summary>
-    private readonly Dictionary<TableId, TableEntry> _tablesById = [];
-
-    /// <summary>Current tables in ascending id order (duplicates of the input removed).</summary>
+    /// <summary>Current tables in ascending id order (duplicates of the input removed); entries are structs, updated in place.</summary>
     private TableEntry[] _tables = [];
 
     /// <summary>Scratch lists reused by every walk.</summary>
@@ -56,9 +53,6 @@ public sealed class Reconciler
     /// <summary>The map and its key version at the end of the last completed walk; null forces a walk.</summary>
     private SpanMap<ReplicationSet>? _lastMap;
     private long _lastKeyVersion;
-
-    /// <summary>Stamps entries still current after a table-list update.</summary>
-    private long _generation;
 
     /// <summary>
     /// Creates a reconciler. Splitting happens only when <see cref="SchedulerConfig.EnableTableAcrossNodes"/>
@@ -145,45 +139,65 @@ public sealed class Reconciler
     private void UpdateTables(IReadOnlyList<TableId> tables)
     {
         var ids = new TableId[tables.Count];
+        bool ascending = true;
         for (int index = 0; index < ids.Length; index++)
         {
             ids[index] = tables[index];
+            ascending &= index == 0 || ids[index - 1].Value < ids[index].Value;
         }
 
-        var sorted = (TableId[])ids.Clone();
-        Array.Sort(sorted);
-        var entries = new List<TableEntry>(sorted.Length);
-        _generation++;
-        foreach (TableId id in sorted)
+        TableId[] sorted = ids;
+        if (!ascending)
         {
-            if (entries.Count > 0 && entries[^1].TableId == id)
+            sorted = (TableId[])ids.Clone();
+            Array.Sort(sorted);
+        }
+
+        _tables = MergeTables(_tables, sorted);
+        _lastTableList = tables;
+        _lastTableIds = ids;
+    }
+
+    /// <summary>
+    /// Merges the old entries with the new ascending ids (duplicates allowed): kept tables keep their
+    /// entry, new ones get an empty one. Marks the cache dirty when a table comes or goes.
+    /// </summary>
+    private TableEntry[] MergeTables(TableEntry[] old, TableId[] sortedIds)
+    {
+        var merged = new TableEntry[sortedIds.Length];
+        int count = 0;
+        int next = 0;
+        foreach (TableId id in sortedIds)
+        {
+            if (count > 0 && merged[count - 1].TableId == id)
             {
                 continue;
             }
 
-            if (!_tablesById.TryGetValue(id, out var entry))
+            while (next < old.Length && old[next].TableId.Value < id.Value)
             {
-                entry = new TableEntry(id);
-                _tablesById.Add(id, entry);
-                _cacheDirty = true;
+                next++;
+                _cacheDirty = true; // dropped
             }
 
-            entry.Generation = _generation;
-            entries.Add(entry);
+            if (next < old.Length && old[next].TableId == id)
+            {
+                merged[count++] = old[next++];
+            }
+            else
+            {
+                merged[count++] = new TableEntry(id);
+                _cacheDirty = true; // created
+            }
         }
 
-        foreach (TableEntry old in _tables)
+        _cacheDirty |= next < old.Length;
+        if (count < merged.Length)
         {
-            if (old.Generation != _generation)
-            {
-                _tablesById.Remove(old.TableId);
-                _cacheDirty = true;
-            }
+            Array.Resize(ref merged, count);
         }
 
-        _tables = [.. entries];
-        _lastTableList = tables;
-        _lastTableIds = ids;
+        return merged;
     }
 
     /// <summary>One merge-walk over the tables (ascending id) and the map's spans (span order).</summary>
@@ -191,26 +205,29 @@ public sealed class Reconciler
     {
         var ordered = replicationSets.Ordered();
         int cursor = 0;
-        foreach (TableEntry table in _tables)
+        for (int index = 0; index < _tables.Length; index++)
         {
-            while (cursor < ordered.Length && ordered[cursor].Key.CompareTo(table.Start) < 0)
+            ref TableEntry table = ref _tables[index];
+            Span start = table.Start;
+            Span end = table.End;
+            while (cursor < ordered.Length && ordered[cursor].Key.CompareTo(start) < 0)
             {
                 cursor++;
             }
 
             int first = cursor;
-            while (cursor < ordered.Length && ordered[cursor].Key.CompareTo(table.End) < 0)
+            while (cursor < ordered.Length && ordered[cursor].Key.CompareTo(end) < 0)
             {
                 cursor++;
             }
 
-            SpanHoles.FindHoles(ordered[first..cursor], table.Start, table.End, _covered, _holes);
-            _cacheDirty |= ReconcileTable(table, aliveCaptureCount);
+            SpanHoles.FindHoles(ordered[first..cursor], start, end, _covered, _holes);
+            _cacheDirty |= ReconcileTable(ref table, aliveCaptureCount);
         }
     }
 
     /// <summary>Applies §7.1 to one table given <see cref="_covered"/> and <see cref="_holes"/>; true when its spans changed.</summary>
-    private bool ReconcileTable(TableEntry table, int aliveCaptureCount)
+    private bool ReconcileTable(ref TableEntry table, int aliveCaptureCount)
     {
         if (_covered.Count == 0)
         {
@@ -293,35 +310,37 @@ public sealed class Reconciler
         _cacheDirty = false;
     }
 
-    /// <summary>What the reconciler knows about one current table.</summary>
-    private sealed class TableEntry
+    /// <summary>What the reconciler knows about one current table (a struct: no object per table).</summary>
+    private struct TableEntry
     {
+        /// <summary>Encoded start and end keys of the table's row range (<see cref="TableSpans"/>).</summary>
+        private readonly byte[] _startKey;
+        private readonly byte[] _endKey;
+
         public TableEntry(TableId tableId)
         {
             TableId = tableId;
-            (Start, End) = TableSpans.TableRange(tableId);
+            _startKey = TableSpans.TableStartKey(tableId);
+            _endKey = TableSpans.TableEndKey(tableId);
         }
 
         /// <summary>The table.</summary>
         public TableId TableId { get; }
 
-        /// <summary>Range probes: the table's spans are the map keys in [Start, End).</summary>
-        public Span Start { get; }
+        /// <summary>Range probe: the table's spans are the map keys in [Start, End).</summary>
+        public readonly Span Start => new(TableId, _startKey, null);
 
         /// <summary>See <see cref="Start"/>.</summary>
-        public Span End { get; }
+        public readonly Span End => new(TableId, _endKey, null);
 
         /// <summary>The whole-table span (same keys as <see cref="TableSpans.WholeTable"/>).</summary>
-        public Span Whole => new(TableId, Start.StartKeyArray, End.StartKeyArray);
+        public readonly Span Whole => new(TableId, _startKey, _endKey);
 
         /// <summary>The table's spans in key order; null until the table was first reconciled.</summary>
         public Span[]? Spans { get; set; }
 
         /// <summary>True when <see cref="Spans"/> is a split made by this reconciler that may not be fully added yet.</summary>
         public bool ByAddTable { get; set; }
-
-        /// <summary>The table-list generation that last included this table.</summary>
-        public long Generation { get; set; }
 
         /// <summary>Replaces <see cref="Spans"/> unless equal (no allocation then); true when replaced.</summary>
         public bool Store(List<Span> spans)

@@ -231,11 +231,23 @@ public class ReconcilerTests
         Assert.Equal([TableSpans.WholeTable(1)], spans);
     }
 
-    [Fact(DisplayName = "Reconcile: tables listed out of order or twice → spans by ascending table id, each once")]
+    [Fact(DisplayName = "Reconcile: tables listed out of order or twice → spans by ascending table id, each once (Go's order is random)")]
     public void TablesOutOfOrder_SpansInTableOrder()
     {
         var spans = new Reconciler(new SchedulerConfig(), null).Reconcile(Tables(30, 10, -5, 20, 10), new SpanMap<ReplicationSet>(), 3);
         Assert.Equal([TableSpans.WholeTable(-5), TableSpans.WholeTable(10), TableSpans.WholeTable(20), TableSpans.WholeTable(30)], spans);
+    }
+
+    [Fact(DisplayName = "Reconcile: sets cover a table with other spans than the remembered split → the result follows the sets (Go keeps returning its stale cache)")]
+    public void FullyCoveredDifferently_ResultFollowsTheSets()
+    {
+        var (all, source) = TwoTables();
+        var reconciler = new Reconciler(SplitConfig, source);
+        var sets = new SpanMap<ReplicationSet>();
+        Assert.Equal(all[..4], reconciler.Reconcile(Tables(1), sets, 4));
+        AddSets(sets, [TableSpans.WholeTable(1)]);
+
+        Assert.Equal([TableSpans.WholeTable(1)], reconciler.Reconcile(Tables(1), sets, 4));
     }
 
     [Fact(DisplayName = "Reconcile: unchanged tables and span keys → the same list instance")]
