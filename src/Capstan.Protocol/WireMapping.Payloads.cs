@@ -87,22 +87,29 @@ public static partial class WireMapping
     public static Wire.Heartbeat ToWire(Core.Heartbeat heartbeat)
     {
         ArgumentNullException.ThrowIfNull(heartbeat);
-        var spans = heartbeat.Spans ?? throw new WireFormatException("the span list is null").Within("heartbeat");
-        var wire = new Wire.Heartbeat
+        try
         {
-            IsStopping = heartbeat.IsStopping,
-            CollectStats = heartbeat.CollectStats,
-            Barrier = heartbeat.Barrier is null ? null : ToWire(heartbeat.Barrier),
-        };
-        wire.Spans.Capacity = spans.Count;
-        wire.TableIds.Capacity = spans.Count;
-        for (int index = 0; index < spans.Count; index++)
-        {
-            wire.Spans.Add(ToWire(spans[index]));
-            wire.TableIds.Add(spans[index].TableId.Value);
-        }
+            var spans = heartbeat.Spans ?? throw new WireFormatException("the span list is null");
+            var wire = new Wire.Heartbeat
+            {
+                IsStopping = heartbeat.IsStopping,
+                CollectStats = heartbeat.CollectStats,
+                Barrier = heartbeat.Barrier is null ? null : ToWire(heartbeat.Barrier),
+            };
+            wire.Spans.Capacity = spans.Count;
+            wire.TableIds.Capacity = spans.Count;
+            for (int index = 0; index < spans.Count; index++)
+            {
+                wire.Spans.Add(ToWire(spans[index]));
+                wire.TableIds.Add(spans[index].TableId.Value);
+            }
 
-        return wire;
+            return wire;
+        }
+        catch (WireFormatException error)
+        {
+            throw error.Within("heartbeat");
+        }
     }
 
     /// <summary>Maps a heartbeat back; with no spans but legacy table ids, whole-table spans are used.</summary>

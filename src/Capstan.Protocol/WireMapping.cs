@@ -182,13 +182,18 @@ public static partial class WireMapping
             return $"the message type is {type} but the {expected} payload is missing";
         }
 
+        int payloads = (dispatchRequest ? 1 : 0) + (dispatchResponse ? 1 : 0) + (heartbeat ? 1 : 0) + (heartbeatResponse ? 1 : 0);
+        if (payloads == 1)
+        {
+            return null;
+        }
+
         var extra = new List<string>(3);
         AddIf(extra, dispatchRequest && type != Core.MessageType.DispatchTableRequest, "dispatch_table_request");
         AddIf(extra, dispatchResponse && type != Core.MessageType.DispatchTableResponse, "dispatch_table_response");
         AddIf(extra, heartbeat && type != Core.MessageType.Heartbeat, "heartbeat");
         AddIf(extra, heartbeatResponse && type != Core.MessageType.HeartbeatResponse, "heartbeat_response");
-        return extra.Count == 0 ? null
-            : $"the message type is {type} but it also carries {string.Join(" and ", extra)}; exactly one payload is allowed";
+        return $"the message type is {type} but it also carries {string.Join(" and ", extra)}; exactly one payload is allowed";
     }
 
     private static void AddIf(List<string> list, bool condition, string item)

@@ -314,4 +314,17 @@ public class MalformedTests
         Assert.Equal("heartbeat", Assert.Throws<WireFormatException>(() => WireMapping.ToWire(nullSpans)).FieldPath);
         Assert.Throws<WireFormatException>(() => WireMapping.ToWire((Liveness)5));
     }
+
+    [Fact(DisplayName = "Null collections deep inside a core message are refused with their path")]
+    public void ToWire_CoreNestedNullCollections_NameTheField()
+    {
+        var nullBarrierList = new Heartbeat { Barrier = new Barrier { TableBarriers = null! } };
+        var nullStageMap = new HeartbeatResponse
+        {
+            Tables = [new TableStatus(new Span(1), TableState.Replicating, default, new Stats { StageCheckpoints = null! })],
+        };
+
+        Assert.Equal("heartbeat.barrier", Assert.Throws<WireFormatException>(() => WireMapping.ToWire(nullBarrierList)).FieldPath);
+        Assert.Equal("heartbeat_response.tables[0].stats", Assert.Throws<WireFormatException>(() => WireMapping.ToWire(nullStageMap)).FieldPath);
+    }
 }
