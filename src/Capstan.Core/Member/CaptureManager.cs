@@ -31,9 +31,6 @@ public sealed class CaptureManager
     /// <summary>Restarted captures not yet taken, in detection order, without duplicates.</summary>
     private readonly List<CaptureId> _restarted = [];
 
-    /// <summary>Capture → spans for the heartbeat being built; reused, its lists are not.</summary>
-    private readonly Dictionary<CaptureId, List<Span>> _heartbeatSpans = [];
-
     /// <summary>Changes not yet taken: Init (once) and Removed.</summary>
     private SortedDictionary<CaptureId, IReadOnlyList<TableStatus>>? _pendingInit;
     private SortedDictionary<CaptureId, IReadOnlyList<TableStatus>>? _pendingRemoved;
@@ -188,17 +185,18 @@ public sealed class CaptureManager
             return;
         }
 
-        CollectHeartbeatSpans(sets);
-        foreach (var id in _captures.Keys)
+        var index = CaptureIndex.All(_captures);
+        var spans = CollectHeartbeatSpans(sets, index);
+        for (int i = 0; i < index.Count; i++)
         {
-            IReadOnlyList<Span> spans = _heartbeatSpans.TryGetValue(id, out var list) ? list : [];
+            var id = index.Ids[i];
             outbox.Add(new Message
             {
                 Type = MessageType.Heartbeat,
                 To = id,
                 Heartbeat = new Heartbeat
                 {
-                    Spans = spans,
+                    Spans = (IReadOnlyList<Span>?)spans[i] ?? [],
                     IsStopping = id == drainingTarget,
                     CollectStats = _pendingCollect,
                     Barrier = barrier,
@@ -206,7 +204,6 @@ public sealed class CaptureManager
             });
         }
 
-        _heartbeatSpans.Clear();
         _pendingCollect = false;
     }
 
@@ -302,26 +299,23 @@ public sealed class CaptureManager
         }
     }
 
-    private void CollectHeartbeatSpans(SpanMap<ReplicationSet> sets)
+    /// <summary>Per known capture (index order), the spans in which it holds any role, in span order; null when none.</summary>
+    private List<Span>?[] CollectHeartbeatSpans(SpanMap<ReplicationSet> sets, CaptureIndex index)
     {
-        int capacity = _captures.Count == 0 ? 0 : (sets.Count / _captures.Count) + 16;
+        var lists = new List<Span>?[index.Count];
+        int capacity = index.Count == 0 ? 0 : (sets.Count / index.Count) + 16;
         foreach (ref readonly var entry in sets.Ordered())
         {
             foreach (var (capture, _) in entry.Value.Captures)
             {
-                if (!_heartbeatSpans.TryGetValue(capture, out var list))
+                int position = index.IndexOf(capture);
+                if (position >= 0) // a role of a capture that already left: nobody to tell
                 {
-                    if (!_captures.ContainsKey(capture))
-                    {
-                        continue; // a role of a capture that already left: nobody to tell
-                    }
-
-                    list = new List<Span>(capacity);
-                    _heartbeatSpans[capture] = list;
+                    (lists[position] ??= new List<Span>(capacity)).Add(entry.Key);
                 }
-
-                list.Add(entry.Key);
             }
         }
+
+        return lists;
     }
 }

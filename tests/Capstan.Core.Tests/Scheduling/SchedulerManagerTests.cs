@@ -129,3 +129,29 @@ public class SchedulerManagerTests
         Assert.Equal(RunOnce(), RunOnce());
     }
 }
+
+public class SchedulerManagerSteadyStateTests
+{
+    [Fact(DisplayName = "Manager: a steady-state poll over 131,072 Replicating spans allocates a constant few bytes, nothing per span")]
+    public void SteadyState_131072Spans_ConstantAllocation()
+    {
+        const int tables = 131_072;
+        var ids = Enumerable.Range(0, 8).Select(i => $"capture-{i}").ToArray();
+        var sets = Replicating(Enumerable.Range(1, tables).Select(t => ((long)t, ids[t % ids.Length])).ToArray());
+        var captures = Initialized(ids);
+        var manager = new SchedulerManager("owner", new SchedulerConfig(), new SeededRandom(1));
+        var current = Enumerable.Range(1, tables).Select(t => (long)t).ToArray();
+        var tasks = new List<ScheduleTask>();
+        manager.Schedule(Context(captures, sets, current, tick: 1), tasks); // first balance check: balanced
+        Assert.Empty(tasks);
+        var context = Context(captures, sets, current, tick: 2);
+        manager.Schedule(context, tasks);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        manager.Schedule(context, tasks);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Empty(tasks);
+        Assert.True(allocated <= 256, $"allocated {allocated} bytes");
+    }
+}

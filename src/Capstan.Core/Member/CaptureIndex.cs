@@ -1,6 +1,5 @@
-namespace Capstan.Core.Scheduling;
+namespace Capstan.Core.Member;
 
-using Capstan.Core.Member;
 using Capstan.Core.Model;
 
 /// <summary>
@@ -49,6 +48,14 @@ internal sealed class CaptureIndex
         var array = ids.ToArray();
         Array.Sort(array);
         return new CaptureIndex(array);
+    }
+
+    /// <summary>All <paramref name="captures"/> (already in capture-id order).</summary>
+    public static CaptureIndex All(SortedDictionary<CaptureId, CaptureStatus> captures)
+    {
+        var ids = new CaptureId[captures.Count];
+        captures.Keys.CopyTo(ids, 0);
+        return new CaptureIndex(ids);
     }
 
     /// <summary>Position of <paramref name="id"/>, or -1 when it is not selected.</summary>
