@@ -17,7 +17,7 @@ public class RebalanceSchedulerTests
     }
 
     // §10.6 #13 (TestSchedulerRebalance), with the §13 #23 fix.
-    [Fact(DisplayName = "Rebalance: waits for all spans Replicating; cancelled by a Stopping capture; one burst of all moves; Accept ends it")]
+    [Fact(DisplayName = "Rebalance: waits for all spans Replicating; ends when balanced or a capture is Stopping; one burst of all moves; Accept ends it")]
     public void Rebalance_Lifecycle()
     {
         var scheduler = new RebalanceScheduler(random: null);
@@ -46,7 +46,13 @@ public class RebalanceSchedulerTests
         Assert.Empty(Run(scheduler, Context(captures, moving, current)));
         Assert.True(scheduler.IsRequested);
 
+        // Balanced (2 and 2): nothing to do, and the request ends (§13 #23; Go kept it set).
+        var balanced = Replicating((1, "a"), (2, "a"), (3, "b"), (4, "b"));
+        Assert.Empty(Run(scheduler, Context(captures, balanced, [1, 2, 3, 4])));
+        Assert.False(scheduler.IsRequested);
+
         // A Stopping capture cancels the request.
+        scheduler.Trigger();
         var stopping = Captures("owner", ("a", CaptureState.Stopping), ("b", CaptureState.Initialized));
         Assert.Empty(Run(scheduler, Context(stopping, unbalanced, current)));
         Assert.False(scheduler.IsRequested);
