@@ -6,8 +6,8 @@ public readonly record struct CaptureId(string Value) : IComparable<CaptureId>
     /// <summary>The absent capture ("" in TiCDC).</summary>
     public static readonly CaptureId None = new(string.Empty);
 
-    /// <summary>The raw id; never null.</summary>
-    public string Value { get; } = Value ?? string.Empty;
+    /// <summary>The raw id; never null (also for <c>default</c>, which equals <see cref="None"/>).</summary>
+    public string Value { get => field ?? string.Empty; } = Value ?? string.Empty;
 
     /// <summary>True when this is <see cref="None"/>.</summary>
     public bool IsNone => Value.Length == 0;
@@ -44,8 +44,8 @@ public readonly record struct TableId(long Value) : IComparable<TableId>
 /// <summary>Identity of one changefeed.</summary>
 public readonly record struct ChangefeedId(string Value)
 {
-    /// <summary>The raw id; never null.</summary>
-    public string Value { get; } = Value ?? string.Empty;
+    /// <summary>The raw id; never null (also for <c>default</c>).</summary>
+    public string Value { get => field ?? string.Empty; } = Value ?? string.Empty;
 
     /// <inheritdoc/>
     public override string ToString() => Value;
@@ -83,7 +83,7 @@ public readonly record struct ProcessorEpoch(string Value)
     public static readonly ProcessorEpoch None = new(string.Empty);
 
     /// <summary>The raw epoch; never null.</summary>
-    public string Value { get; } = Value ?? string.Empty;
+    public string Value { get => field ?? string.Empty; } = Value ?? string.Empty;
 
     /// <summary>True when this is the empty epoch.</summary>
     public bool IsNone => Value.Length == 0;
