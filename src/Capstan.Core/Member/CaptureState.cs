@@ -29,12 +29,6 @@ public enum CaptureState
     Stopping = 3,
 }
 
-/// <summary>What membership reports for an alive capture.</summary>
-/// <param name="Id">The capture.</param>
-/// <param name="Address">Its advertised address.</param>
-/// <param name="Version">Semantic version of its binary.</param>
-public sealed record CaptureInfo(CaptureId Id, string Address, string Version);
-
 /// <summary>
 /// Capture changes the replication manager must apply: the tables every capture reported when
 /// the coordinator first saw all captures initialised (rebuild after an owner change), and the
