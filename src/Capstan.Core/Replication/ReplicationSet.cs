@@ -66,7 +66,7 @@ public sealed partial class ReplicationSet
     public ReplicationSetState State { get; private set; }
 
     /// <summary>The capture that replicates the span, or <see cref="CaptureId.None"/>.</summary>
-    public CaptureId Primary { get; private set; }
+    public CaptureId Primary { get; private set; } = CaptureId.None; // default(CaptureId) has a null Value
 
     /// <summary>The span's progress; never regresses.</summary>
     public Checkpoint Checkpoint { get; private set; }
