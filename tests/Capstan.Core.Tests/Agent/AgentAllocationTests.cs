@@ -11,8 +11,12 @@ public class AgentAllocationTests
 {
     private const int SpanCount = 16_384;
 
-    /// <summary>Everything besides the status array: the response, its message, and nothing per span.</summary>
-    private const long ConstantSlackBytes = 1_024;
+    /// <summary>
+    /// Everything besides the status array: the response, its message, and nothing per span. The
+    /// runtime may also charge part of an allocation quantum (8 KB) when a GC, triggered by the
+    /// large array, retires the thread's allocation context; one byte per span would already be 16 KB.
+    /// </summary>
+    private const long ConstantSlackBytes = 12 * 1_024;
 
     [Fact(DisplayName = "Heartbeat over 16,384 tracked spans (listing them and 3 untracked ones) allocates the status array once and nothing per span")]
     public void Heartbeat_ManySpans_OneArrayAllocation()
@@ -23,9 +27,14 @@ public class AgentAllocationTests
         var outbox = new List<Message>(4);
         Warm(harness, inbox, outbox);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        harness.Agent.Tick(inbox, outbox);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 3; round++)
+        {
+            outbox.Clear();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            harness.Agent.Tick(inbox, outbox);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
 
         long arrayBytes = (long)(SpanCount + 3) * Unsafe.SizeOf<TableStatus>();
         Assert.Equal(SpanCount + 3, HeartbeatResponseOf(outbox[0]).Tables.Count);
@@ -41,9 +50,13 @@ public class AgentAllocationTests
         Message[] inbox = [];
         Warm(harness, inbox, outbox);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        harness.Agent.Tick(inbox, outbox);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 3; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            harness.Agent.Tick(inbox, outbox);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
 
         Assert.Empty(outbox);
         Assert.True(allocated == 0, $"allocated {allocated} bytes");
