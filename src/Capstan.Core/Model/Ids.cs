@@ -6,8 +6,10 @@ public readonly record struct CaptureId(string Value) : IComparable<CaptureId>
     /// <summary>The absent capture ("" in TiCDC).</summary>
     public static readonly CaptureId None = new(string.Empty);
 
-    /// <summary>The raw id; never null (also for <c>default</c>, which equals <see cref="None"/>).</summary>
-    public string Value { get => field ?? string.Empty; } = Value ?? string.Empty;
+    private readonly string? _value = Value;
+
+    /// <summary>The raw id; never null (also for the default value, whose field is null).</summary>
+    public string Value => _value ?? string.Empty;
 
     /// <summary>True when this is <see cref="None"/>.</summary>
     public bool IsNone => Value.Length == 0;
@@ -44,8 +46,16 @@ public readonly record struct TableId(long Value) : IComparable<TableId>
 /// <summary>Identity of one changefeed.</summary>
 public readonly record struct ChangefeedId(string Value)
 {
-    /// <summary>The raw id; never null (also for <c>default</c>).</summary>
-    public string Value { get => field ?? string.Empty; } = Value ?? string.Empty;
+    private readonly string? _value = Value;
+
+    /// <summary>The raw id; never null (also for the default value, whose field is null).</summary>
+    public string Value => _value ?? string.Empty;
+
+    /// <inheritdoc/>
+    public bool Equals(ChangefeedId other) => string.Equals(Value, other.Value, StringComparison.Ordinal);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => string.GetHashCode(Value, StringComparison.Ordinal);
 
     /// <inheritdoc/>
     public override string ToString() => Value;
@@ -82,8 +92,10 @@ public readonly record struct ProcessorEpoch(string Value)
     /// <summary>The empty epoch, used before a capture is known.</summary>
     public static readonly ProcessorEpoch None = new(string.Empty);
 
-    /// <summary>The raw epoch; never null.</summary>
-    public string Value { get => field ?? string.Empty; } = Value ?? string.Empty;
+    private readonly string? _value = Value;
+
+    /// <summary>The raw epoch; never null (also for the default value, whose field is null).</summary>
+    public string Value => _value ?? string.Empty;
 
     /// <summary>True when this is the empty epoch.</summary>
     public bool IsNone => Value.Length == 0;
