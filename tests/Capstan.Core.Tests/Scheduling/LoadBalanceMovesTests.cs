@@ -132,6 +132,17 @@ public class LoadBalanceMovesTests
         Assert.Equal([(1L, "b")], Describe(moves));
     }
 
+    [Fact(DisplayName = "Load plan (§13 #6, Go crashed): a Replicating set whose primary is not a known capture is ignored, not moved, no crash")]
+    public void UnknownPrimary_Ignored_NoCrash_GoBug6()
+    {
+        var sets = Loads((1, "a", 1000), (2, "a", 1000), (3, "ghost", 5000));
+
+        var moves = PlanLoad(Initialized("a", "b"), sets);
+
+        Assert.Equal([(1L, "b")], Describe(moves));
+        Assert.False(LoadBalanceMoves.Measure(Initialized("a", "b").Captures, sets).ByCapture.ContainsKey(new CaptureId("ghost")));
+    }
+
     [Fact(DisplayName = "Load plan: one capture or none → nothing; a balanced cluster → nothing")]
     public void Degenerate_NoMoves()
     {
