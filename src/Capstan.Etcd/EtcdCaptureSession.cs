@@ -3,6 +3,7 @@ namespace Capstan.Etcd;
 using Capstan.Core.Member;
 using Capstan.Runtime.Membership;
 using Etcdserverpb;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 /// <summary>
@@ -89,7 +90,7 @@ internal sealed class EtcdCaptureSession : ICaptureSession
 
         ops.Logger.LogInformation("etcd session: capture {Capture} registered under lease {Lease:x} (ttl {Ttl} s)",
             capture.Id, session.LeaseId, session._ttlSeconds);
-        session._supervisor = Task.Run(session.SuperviseAsync);
+        session._supervisor = Task.Run(session.SuperviseSafelyAsync);
         session._watchdog = Task.Run(session.WatchdogAsync);
         return session;
     }
@@ -132,6 +133,24 @@ internal sealed class EtcdCaptureSession : ICaptureSession
         MarkLost("disposed");
     }
 
+    /// <summary>Runs the keep-alive; an unexpected failure (a bug) is logged and fences the capture.</summary>
+    private async Task SuperviseSafelyAsync()
+    {
+        try
+        {
+            await SuperviseAsync().ConfigureAwait(false);
+        }
+        catch (Exception) when (_stop.IsCancellationRequested)
+        {
+            // Stopping; a stream cut by the stop may fail with any error.
+        }
+        catch (Exception ex)
+        {
+            _ops.Logger.LogError(ex, "etcd session: the keep-alive of capture {Capture} failed unexpectedly", Capture.Id);
+            MarkLost("the keep-alive failed unexpectedly");
+        }
+    }
+
     private async Task SuperviseAsync()
     {
         var stop = _stop.Token;
@@ -142,24 +161,17 @@ internal sealed class EtcdCaptureSession : ICaptureSession
             {
                 expired = await KeepAliveAsync(LeaseId, stop).ConfigureAwait(false);
             }
+            catch (Exception) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
             catch (Exception ex) when (EtcdOps.IsTransient(ex, stop) || ex is EndOfStreamException)
             {
                 _ops.Logger.LogInformation(ex, "etcd session: keep-alive of lease {Lease:x} failed; checking the lease", LeaseId);
                 expired = false;
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
 
-            try
-            {
-                await RecoverAsync(expired, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
+            await RecoverAsync(expired, stop).ConfigureAwait(false);
         }
     }
 
@@ -319,6 +331,10 @@ internal sealed class EtcdCaptureSession : ICaptureSession
         {
             await _ops.Client.LeaseRevokeAsync(new LeaseRevokeRequest { ID = LeaseId }, null, _ops.Deadline(), CancellationToken.None)
                 .ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
+        {
+            // Already expired or revoked: its keys are gone.
         }
         catch (Exception ex) when (EtcdOps.IsTransient(ex, CancellationToken.None))
         {

@@ -72,8 +72,7 @@ public sealed class EtcdMembership : IMembership
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
         var membership = new EtcdMembership(client, options);
-        membership._follow = Task.Run(() => membership._ops.FollowPrefixAsync(
-            membership._keys.CapturesPrefix, membership.OnSnapshot, membership.OnEvents, membership._stop.Token));
+        membership._follow = Task.Run(membership.FollowSafelyAsync);
         try
         {
             await membership._firstSnapshot.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -114,14 +113,7 @@ public sealed class EtcdMembership : IMembership
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _follow.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
-        }
+        await _follow.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 
         EtcdCaptureSession[] sessions;
         lock (_gate)
@@ -135,6 +127,24 @@ public sealed class EtcdMembership : IMembership
         }
 
         _stop.Dispose();
+    }
+
+    /// <summary>Follows the captures prefix; an unexpected failure (a bug) is logged and fails <see cref="StartAsync"/>.</summary>
+    private async Task FollowSafelyAsync()
+    {
+        try
+        {
+            await _ops.FollowPrefixAsync(_keys.CapturesPrefix, OnSnapshot, OnEvents, _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception) when (_stop.IsCancellationRequested)
+        {
+            // Stopping; a stream cut by the stop may fail with any error.
+        }
+        catch (Exception ex)
+        {
+            _ops.Logger.LogError(ex, "etcd membership: following the captures failed unexpectedly; the view is frozen");
+            _firstSnapshot.TrySetException(ex);
+        }
     }
 
     internal static string EncodeCapture(CaptureInfo capture) =>

@@ -130,6 +130,10 @@ internal sealed class EtcdOps(EtcdClient client, EtcdClusterOptions options)
                     return false;
                 }, cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
             catch (Exception ex) when (IsTransient(ex, cancellationToken))
             {
                 Logger.LogDebug(ex, "etcd: watch of {Prefix} broke; reading it again", prefix);

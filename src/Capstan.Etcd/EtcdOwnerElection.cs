@@ -231,9 +231,14 @@ internal sealed class EtcdOwnerLease : IOwnerLease
             await _election.Ops.WaitForDeleteAsync(Key, Revision.Value, Revision.Value + 1, _stop.Token).ConfigureAwait(false);
             End("the owner key was deleted");
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (Exception) when (_stop.IsCancellationRequested)
         {
-            // The term ended otherwise.
+            // The term ended otherwise; a stream cut by the stop may fail with any error.
+        }
+        catch (Exception ex)
+        {
+            _election.Ops.Logger.LogError(ex, "etcd election: watching the owner key failed unexpectedly");
+            End("watching the owner key failed");
         }
     }
 
