@@ -14,13 +14,20 @@ using Microsoft.Extensions.Logging;
 /// faults (etcd restarting, connection lost, no answer in time) the lease is checked with
 /// LeaseTimeToLive: if it still exists (etcd restores leases on restart) the keep-alive simply
 /// resumes; if it expired, the session is <b>lost</b> — another owner may already have moved
-/// this capture's tables — and a fresh lease is granted and the key written again (only if no
-/// newer registration of the capture exists), so the capture reappears as alive.
+/// this capture's tables.
 /// </para>
 /// <para>
 /// Like etcd's clientv3 lessor, the session also counts as lost once the last confirmed
 /// renewal is older than its TTL (the keep-alive deadline passed): by then etcd may have expired
-/// the lease, so the capture must fence itself even while etcd cannot be reached.
+/// the lease, so the capture must fence itself even while etcd cannot be reached. It is also
+/// lost when its key is deleted or rewritten under another lease (see <see cref="EtcdMembership"/>).
+/// </para>
+/// <para>
+/// A lost session never keeps its lease: once etcd is reachable the lease is revoked (if it
+/// still exists), which also deletes any owner key attached to it, so a term that the capture
+/// already gave up cannot block the next owner. Then a fresh lease is granted and the capture key
+/// is written again (only if no newer registration of the capture exists), so the capture
+/// reappears as alive until the session is disposed.
 /// </para>
 /// </summary>
 internal sealed class EtcdCaptureSession : ICaptureSession
@@ -34,6 +41,13 @@ internal sealed class EtcdCaptureSession : ICaptureSession
     private readonly CancellationTokenSource _stop = new();
     private long _leaseId;
     private long _registeredRevision;
+    private int _reregistrations;
+
+    /// <summary>The lease given up when the session was lost; revoked and replaced by the keep-alive loop.</summary>
+    private long _retiredLeaseId;
+
+    /// <summary>True while the capture key still has to be written under a replacement lease. Keep-alive loop only.</summary>
+    private bool _registrationPending;
 
     /// <summary>Environment.TickCount64 after which the lease may have expired unnoticed.</summary>
     private long _deadline;
@@ -64,8 +78,8 @@ internal sealed class EtcdCaptureSession : ICaptureSession
     /// <summary>The etcd revision of the latest write of the capture key by this session.</summary>
     public long RegisteredRevision => Volatile.Read(ref _registeredRevision);
 
-    /// <summary>How often the lease was replaced after it expired.</summary>
-    public int Reregistrations { get; private set; }
+    /// <summary>How often the capture key was written again under a replacement lease.</summary>
+    public int Reregistrations => Volatile.Read(ref _reregistrations);
 
     private static long Now => Environment.TickCount64;
 
@@ -84,7 +98,7 @@ internal sealed class EtcdCaptureSession : ICaptureSession
         }
         catch
         {
-            await session.RevokeAsync().ConfigureAwait(false);
+            await session.RevokeQuietlyAsync().ConfigureAwait(false);
             throw;
         }
 
@@ -108,6 +122,8 @@ internal sealed class EtcdCaptureSession : ICaptureSession
             _ops.Logger.LogWarning("etcd session: capture {Capture} lost its session: {Reason}", Capture.Id, reason);
         }
 
+        Volatile.Write(ref _retiredLeaseId, LeaseId);
+
         try
         {
             _lost.Cancel();
@@ -128,7 +144,7 @@ internal sealed class EtcdCaptureSession : ICaptureSession
 
         await _stop.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_supervisor, _watchdog).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        await RevokeAsync().ConfigureAwait(false);
+        await RevokeQuietlyAsync().ConfigureAwait(false);
         _onDisposed(this);
         MarkLost("disposed");
     }
@@ -156,19 +172,30 @@ internal sealed class EtcdCaptureSession : ICaptureSession
         var stop = _stop.Token;
         while (!stop.IsCancellationRequested)
         {
-            bool expired;
-            try
+            var expired = false;
+            var leaseId = LeaseId;
+            if (!IsRetired(leaseId) && !_registrationPending)
             {
-                expired = await KeepAliveAsync(LeaseId, stop).ConfigureAwait(false);
-            }
-            catch (Exception) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (EtcdOps.IsTransient(ex, stop) || ex is EndOfStreamException)
-            {
-                _ops.Logger.LogInformation(ex, "etcd session: keep-alive of lease {Lease:x} failed; checking the lease", LeaseId);
-                expired = false;
+                // Until the session is lost, losing it also ends this keep-alive, so the lease is given up at once.
+                using var keepAlive = _lost.IsCancellationRequested
+                    ? CancellationTokenSource.CreateLinkedTokenSource(stop)
+                    : CancellationTokenSource.CreateLinkedTokenSource(stop, _lost.Token);
+                try
+                {
+                    expired = await KeepAliveAsync(leaseId, keepAlive.Token).ConfigureAwait(false);
+                }
+                catch (Exception) when (stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception) when (keepAlive.IsCancellationRequested)
+                {
+                    // The session was lost meanwhile.
+                }
+                catch (Exception ex) when (EtcdOps.IsTransient(ex, stop) || ex is EndOfStreamException)
+                {
+                    _ops.Logger.LogInformation(ex, "etcd session: keep-alive of lease {Lease:x} failed; checking the lease", leaseId);
+                }
             }
 
             await RecoverAsync(expired, stop).ConfigureAwait(false);
@@ -176,16 +203,16 @@ internal sealed class EtcdCaptureSession : ICaptureSession
     }
 
     /// <summary>Renews the lease until etcd reports it expired (returns true) or the stream fails (throws).</summary>
-    private async Task<bool> KeepAliveAsync(long leaseId, CancellationToken stop)
+    private async Task<bool> KeepAliveAsync(long leaseId, CancellationToken cancellationToken)
     {
-        using var call = _ops.Client.GetConnection().LeaseClient.LeaseKeepAlive(cancellationToken: stop);
+        using var call = _ops.Client.GetConnection().LeaseClient.LeaseKeepAlive(cancellationToken: cancellationToken);
         var request = new LeaseKeepAliveRequest { ID = leaseId };
         var answerTimeout = TimeSpan.FromMilliseconds(Math.Min(_ops.Options.CallTimeout.TotalMilliseconds, _ttlSeconds * 1000));
         while (true)
         {
             var sentAt = Now;
-            await call.RequestStream.WriteAsync(request, stop).ConfigureAwait(false);
-            using (var answered = CancellationTokenSource.CreateLinkedTokenSource(stop))
+            await call.RequestStream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+            using (var answered = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 answered.CancelAfter(answerTimeout);
                 bool more;
@@ -193,7 +220,7 @@ internal sealed class EtcdCaptureSession : ICaptureSession
                 {
                     more = await call.ResponseStream.MoveNext(answered.Token).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
                     throw new TimeoutException($"no keep-alive answer within {answerTimeout}");
                 }
@@ -211,45 +238,49 @@ internal sealed class EtcdCaptureSession : ICaptureSession
             }
 
             ExtendDeadline(sentAt + (answer.TTL * 1000));
-            await Task.Delay(TimeSpan.FromMilliseconds(answer.TTL * 1000 / 3.0), stop).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromMilliseconds(answer.TTL * 1000 / 3.0), cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Checks the lease after a keep-alive failure; replaces it and registers again when it expired.</summary>
+    /// <summary>
+    /// After the keep-alive ended: resumes it if the lease is alive and the session not lost;
+    /// otherwise marks the session lost, revokes the lease, grants a new one and registers again.
+    /// Retries until etcd answers.
+    /// </summary>
     private async Task RecoverAsync(bool expired, CancellationToken stop)
     {
         var backoff = _ops.Options.InitialRetryBackoff;
-        var mustRegister = false;
         while (true)
         {
             try
             {
-                if (!expired)
+                if (!IsRetired(LeaseId) && !_registrationPending)
                 {
-                    var sentAt = Now;
-                    var ttl = await _ops.Client.LeaseTimeToLiveAsync(
-                        new LeaseTimeToLiveRequest { ID = LeaseId }, null, _ops.Deadline(), stop).ConfigureAwait(false);
-                    expired = ttl.TTL <= 0;
-                    if (!expired)
+                    if (!expired && await IsLeaseAliveAsync(stop).ConfigureAwait(false))
                     {
-                        ExtendDeadline(sentAt + (ttl.TTL * 1000));
+                        return;
                     }
-                }
 
-                if (expired)
-                {
                     MarkLost($"lease {LeaseId:x} expired");
-                    await GrantAsync(stop).ConfigureAwait(false);
-                    expired = false;
-                    mustRegister = true;
+                    Volatile.Write(ref _retiredLeaseId, LeaseId);
                 }
 
-                if (mustRegister)
+                if (IsRetired(LeaseId))
                 {
-                    await RegisterAgainAsync(stop).ConfigureAwait(false);
+                    await RevokeAsync(LeaseId, stop).ConfigureAwait(false);
+                    await GrantAsync(stop).ConfigureAwait(false);
+                    _registrationPending = true;
                 }
 
+                await RegisterAgainAsync(stop).ConfigureAwait(false);
+                _registrationPending = false;
                 return;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound && !stop.IsCancellationRequested)
+            {
+                // The replacement lease expired before the key was written under it: replace it too.
+                _ops.Logger.LogInformation("etcd session: lease {Lease:x} is gone; granting another", LeaseId);
+                Volatile.Write(ref _retiredLeaseId, LeaseId);
             }
             catch (Exception ex) when (EtcdOps.IsTransient(ex, stop))
             {
@@ -257,6 +288,22 @@ internal sealed class EtcdCaptureSession : ICaptureSession
                 backoff = await _ops.BackoffAsync(backoff, stop).ConfigureAwait(false);
             }
         }
+    }
+
+    private bool IsRetired(long leaseId) => leaseId == Volatile.Read(ref _retiredLeaseId);
+
+    private async Task<bool> IsLeaseAliveAsync(CancellationToken stop)
+    {
+        var sentAt = Now;
+        var ttl = await _ops.Client.LeaseTimeToLiveAsync(
+            new LeaseTimeToLiveRequest { ID = LeaseId }, null, _ops.Deadline(), stop).ConfigureAwait(false);
+        if (ttl.TTL <= 0)
+        {
+            return false;
+        }
+
+        ExtendDeadline(sentAt + (ttl.TTL * 1000));
+        return true;
     }
 
     private async Task GrantAsync(CancellationToken cancellationToken)
@@ -268,17 +315,22 @@ internal sealed class EtcdCaptureSession : ICaptureSession
         Volatile.Write(ref _deadline, sentAt + (grant.TTL * 1000));
     }
 
-    /// <summary>Writes the capture key under the new lease unless a newer registration exists.</summary>
+    /// <summary>Writes the capture key under the new lease (if still pending) unless a newer registration exists.</summary>
     private async Task RegisterAgainAsync(CancellationToken stop)
     {
+        if (!_registrationPending)
+        {
+            return;
+        }
+
         var txn = new TxnRequest();
         txn.Compare.Add(EtcdOps.CreateRevisionIs(_key, 0));
         txn.Success.Add(EtcdOps.Put(_key, _value, LeaseId));
         var response = await _ops.TxnAsync(txn, stop).ConfigureAwait(false);
-        Reregistrations++;
         if (response.Succeeded)
         {
             Volatile.Write(ref _registeredRevision, response.Header.Revision);
+            Interlocked.Increment(ref _reregistrations);
             _ops.Logger.LogWarning("etcd session: capture {Capture} registered again under lease {Lease:x}", Capture.Id, LeaseId);
         }
         else
@@ -325,16 +377,25 @@ internal sealed class EtcdCaptureSession : ICaptureSession
         while (Interlocked.CompareExchange(ref _deadline, deadline, current) != current);
     }
 
-    private async Task RevokeAsync()
+    /// <summary>Revokes <paramref name="leaseId"/>; an already expired lease counts as revoked.</summary>
+    private async Task RevokeAsync(long leaseId, CancellationToken cancellationToken)
     {
         try
         {
-            await _ops.Client.LeaseRevokeAsync(new LeaseRevokeRequest { ID = LeaseId }, null, _ops.Deadline(), CancellationToken.None)
+            await _ops.Client.LeaseRevokeAsync(new LeaseRevokeRequest { ID = leaseId }, null, _ops.Deadline(), cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
         {
             // Already expired or revoked: its keys are gone.
+        }
+    }
+
+    private async Task RevokeQuietlyAsync()
+    {
+        try
+        {
+            await RevokeAsync(LeaseId, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (EtcdOps.IsTransient(ex, CancellationToken.None))
         {
