@@ -350,6 +350,11 @@ internal sealed class PeerConnection
             DisposeHttpClient = true,
             MaxSendMessageSize = _options.MaxFrameBytes,
             MaxReceiveMessageSize = MaxAckBytes,
+
+            // The channel's own connect backoff (1 s → 120 s by default) would hold calls back long
+            // after the peer is up again; keep it at our first delay so that this loop's backoff rules.
+            InitialReconnectBackoff = _options.ReconnectInitialDelay,
+            MaxReconnectBackoff = _options.ReconnectInitialDelay,
         });
         _channelAddress = address;
         return _channel;
