@@ -86,6 +86,7 @@ public sealed class CaptureNode : IAsyncDisposable
         _stopped = true;
         await _app.StopAsync();
         await _app.DisposeAsync();
+        Assert.Empty(Log.Errors);
     }
 
     public ValueTask DisposeAsync() => new(StopAsync());
