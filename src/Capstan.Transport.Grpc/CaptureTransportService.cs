@@ -2,6 +2,7 @@ namespace Capstan.Transport.Grpc;
 
 using Capstan.Protocol.Transport;
 using global::Grpc.Core;
+using Google.Protobuf;
 using Microsoft.Extensions.Hosting;
 
 /// <summary>
@@ -67,14 +68,16 @@ public sealed class CaptureTransportService : CaptureTransport.CaptureTransportB
         {
             return await requestStream.MoveNext(stop).ConfigureAwait(false) ? requestStream.Current : null;
         }
-        catch (Exception error) when (stop.IsCancellationRequested || error is IOException || context.CancellationToken.IsCancellationRequested)
+        catch (Exception error) when (error is not InvalidProtocolBufferException
+            && (stop.IsCancellationRequested || error is IOException || context.CancellationToken.IsCancellationRequested))
         {
             ThrowIfStopping(context);
             return null;
         }
         catch (Exception error)
         {
-            // Not a frame (undecodable bytes) or over the size limit: the stream cannot be trusted any more.
+            // Not a frame (undecodable bytes: InvalidProtocolBufferException, an IOException) or over
+            // the size limit (RpcException): the stream cannot be trusted any more.
             _transport.RejectUnreadableFrame(peer, error);
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"unreadable frame: {error.Message}"));
         }
