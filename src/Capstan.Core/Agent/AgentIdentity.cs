@@ -10,10 +10,10 @@ using Capstan.Core.Model;
 /// <param name="Changefeed">The changefeed.</param>
 /// <param name="Epoch">
 /// The processor epoch of this agent incarnation, chosen by the host (fresh for every incarnation).
-/// It never changes during the agent's life, not even when a new owner appears: the coordinator
-/// learns it from the agent's first heartbeat response and stamps it on every dispatch request, so
-/// a changed epoch would make the agent drop the new owner's requests until the coordinator
-/// re-learned it. A restarted capture gets a new capture id and a new epoch from its host.
+/// It never changes during the agent's life, not even when a new owner appears: it names the
+/// incarnation, not the owner term; a new owner's coordinator learns it from the agent's first
+/// heartbeat response; and a changed epoch must keep meaning "this capture restarted and lost its
+/// spans", which an agent keeping its spans across an owner change is not.
 /// </param>
 /// <param name="ChangefeedEpoch">The changefeed incarnation the agent was created for; messages of another one are dropped.</param>
 /// <param name="Version">The agent's own release version.</param>

@@ -12,6 +12,9 @@ internal sealed class TableSpanManager
     private readonly SpanMap<TrackedSpan> _spans = new();
     private readonly GuardedExecutor _executor;
 
+    /// <summary>Positions of the listed but untracked spans of the heartbeat being answered (reused).</summary>
+    private readonly List<int> _untrackedListed = [];
+
     public TableSpanManager(GuardedExecutor executor)
     {
         _executor = executor;
@@ -64,22 +67,22 @@ internal sealed class TableSpanManager
     /// </summary>
     public TableStatus[] BuildHeartbeatStatuses(IReadOnlyList<Span> listed, bool collectStats)
     {
-        int untracked = 0;
+        _untrackedListed.Clear();
         for (int index = 0; index < listed.Count; index++)
         {
             if (!_spans.ContainsKey(listed[index]))
             {
-                untracked++;
+                _untrackedListed.Add(index);
             }
         }
 
         ReadOnlySpan<KeyValuePair<Span, TrackedSpan>> ordered = _spans.Ordered();
-        if (ordered.Length + untracked == 0)
+        if (ordered.Length + _untrackedListed.Count == 0)
         {
             return [];
         }
 
-        var statuses = new TableStatus[ordered.Length + untracked];
+        var statuses = new TableStatus[ordered.Length + _untrackedListed.Count];
         int written = 0;
         foreach (ref readonly KeyValuePair<Span, TrackedSpan> entry in ordered)
         {
@@ -87,13 +90,9 @@ internal sealed class TableSpanManager
             statuses[written++] = entry.Value.HasRemoveTask ? status with { State = TableState.Stopping } : status;
         }
 
-        for (int index = 0; index < listed.Count; index++)
+        foreach (int index in _untrackedListed)
         {
-            Span span = listed[index];
-            if (!_spans.ContainsKey(span))
-            {
-                statuses[written++] = new TableStatus(span, TableState.Absent, default);
-            }
+            statuses[written++] = new TableStatus(listed[index], TableState.Absent, default);
         }
 
         return statuses;

@@ -20,6 +20,22 @@ public sealed partial class ReplicationSet
     private Stats? _stats;
 
     /// <summary>
+    /// Secondaries known to have reported Prepared (value always Secondary). Only consulted when
+    /// several secondaries exist after a rebuild, to pick the one to promote (see
+    /// <c>ChooseSecondaryToPromote</c>). An entry is dropped whenever its capture loses the role.
+    /// </summary>
+    private RoleMap _prepared;
+
+    /// <summary>True when the current stats carry a "puller-egress" stage (or no stats arrived yet: the seed counts).</summary>
+    private bool _hasPullerEgress = true;
+
+    /// <summary>Resolved ts of the "puller-egress" stage, cached when stats are replaced (read for every set on every poll).</summary>
+    private Ts _pullerEgressResolvedTs;
+
+    /// <summary>0 = not yet known, 1 = the span is its table's whole-table span, 2 = it is not. The span never changes.</summary>
+    private byte _wholeTable;
+
+    /// <summary>
     /// The checkpoint the set was created with; stands for every stage's checkpoint until real
     /// stats arrive (TiCDC seeds the stage map so that a span stuck in its incremental scan still
     /// holds back the puller watermark).
@@ -35,6 +51,7 @@ public sealed partial class ReplicationSet
     {
         Span = span;
         _seedTs = checkpointTs;
+        _pullerEgressResolvedTs = checkpointTs;
         Checkpoint = new Checkpoint(checkpointTs, checkpointTs, Ts.Zero);
         if (statuses is null)
         {
@@ -52,7 +69,7 @@ public sealed partial class ReplicationSet
     public ReplicationSetState State { get; private set; }
 
     /// <summary>The capture that replicates the span, or <see cref="CaptureId.None"/>.</summary>
-    public CaptureId Primary { get; private set; }
+    public CaptureId Primary { get; private set; } = CaptureId.None; // default(CaptureId) has a null Value
 
     /// <summary>The span's progress; never regresses.</summary>
     public Checkpoint Checkpoint { get; private set; }
@@ -63,11 +80,46 @@ public sealed partial class ReplicationSet
     /// <summary>Captures holding a role (allocation-free to enumerate).</summary>
     public RoleMap Captures => _captures;
 
-    /// <summary>The resolved ts of the "puller-egress" stage (the seed until stats arrive).</summary>
-    public Ts PullerEgressResolvedTs =>
-        _stats is not null && _stats.StageCheckpoints.TryGetValue(StageNames.PullerEgress, out var stage)
-            ? stage.ResolvedTs
-            : _seedTs;
+    /// <summary>
+    /// The resolved ts of the "puller-egress" stage (the seed until stats arrive; the seed also
+    /// when the last stats lack that stage, see <see cref="TryGetPullerEgressResolvedTs"/>).
+    /// </summary>
+    public Ts PullerEgressResolvedTs => _hasPullerEgress ? _pullerEgressResolvedTs : _seedTs;
+
+    /// <summary>
+    /// The resolved ts of the "puller-egress" stage. False when the last non-empty stats had no
+    /// such stage (such a set does not take part in the slowest-puller computation). Before any
+    /// stats arrive the stage is seeded with the creation checkpoint, so that a span stuck in its
+    /// incremental scan still holds the puller watermark back.
+    /// </summary>
+    public bool TryGetPullerEgressResolvedTs(out Ts resolvedTs)
+    {
+        resolvedTs = _pullerEgressResolvedTs;
+        return _hasPullerEgress;
+    }
+
+    /// <summary>
+    /// The checkpoint of a pipeline stage (<see cref="StageNames"/>): from the last non-empty
+    /// stats, or the creation checkpoint for the five known stages until stats arrive; null when
+    /// unknown.
+    /// </summary>
+    public Checkpoint? StageCheckpoint(string stage)
+    {
+        if (_stats is not null)
+        {
+            return _stats.StageCheckpoints.TryGetValue(stage, out var reported) ? reported : null;
+        }
+
+        foreach (var known in StageNames.All)
+        {
+            if (known == stage)
+            {
+                return new Checkpoint(_seedTs, _seedTs, Ts.Zero);
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>True when the set was removing and no holder is left: the manager deletes it.</summary>
     public bool HasRemoved => State == ReplicationSetState.Removing && _captures.Count == 0;
@@ -87,6 +139,24 @@ public sealed partial class ReplicationSet
 
             return CaptureId.None;
         }
+    }
+
+    /// <summary>
+    /// True when the span runs exactly from <paramref name="start"/>'s key to
+    /// <paramref name="end"/>'s key (the probes of <see cref="TableSpans.TableRange"/> for its
+    /// table). Cached after the first call: the watermark walk then decides coverage without
+    /// reading key bytes.
+    /// </summary>
+    internal bool IsWholeTableSpan(Span start, Span end)
+    {
+        if (_wholeTable == 0)
+        {
+            _wholeTable = Span.TableId == start.TableId && Span.StartKey.SequenceEqual(start.StartKey) && Span.EndKey.SequenceEqual(end.StartKey)
+                ? (byte)1
+                : (byte)2;
+        }
+
+        return _wholeTable == 1;
     }
 
     /// <summary>True when <paramref name="capture"/> holds any role.</summary>
@@ -141,6 +211,7 @@ public sealed partial class ReplicationSet
                     break;
                 case TableState.Prepared:
                     SetCapture(capture, CaptureRole.Secondary);
+                    _prepared.Set(capture, CaptureRole.Secondary);
                     committed = true;
                     break;
                 case TableState.Stopping:
@@ -199,13 +270,23 @@ public sealed partial class ReplicationSet
             resolved = reported.CheckpointTs;
         }
 
-        Checkpoint = new Checkpoint(
-            Ts.MaxOf(Checkpoint.CheckpointTs, reported.CheckpointTs),
-            Ts.MaxOf(Checkpoint.ResolvedTs, resolved),
-            Ts.MaxOf(Checkpoint.LastSyncedTs, reported.LastSyncedTs));
+        var previous = Checkpoint;
+        var next = new Checkpoint(
+            Ts.MaxOf(previous.CheckpointTs, reported.CheckpointTs),
+            Ts.MaxOf(previous.ResolvedTs, resolved),
+            Ts.MaxOf(previous.LastSyncedTs, reported.LastSyncedTs));
+        if (next.CheckpointTs < previous.CheckpointTs || next.ResolvedTs < previous.ResolvedTs
+            || next.LastSyncedTs < previous.LastSyncedTs)
+        {
+            throw new InvalidOperationException($"checkpoint regressed from {previous} to {next}; {this}");
+        }
+
+        Checkpoint = next;
         if (stats is not null && !stats.IsEmpty)
         {
             _stats = stats;
+            _hasPullerEgress = stats.StageCheckpoints.TryGetValue(StageNames.PullerEgress, out var stage);
+            _pullerEgressResolvedTs = _hasPullerEgress ? stage.ResolvedTs : Ts.Zero;
         }
     }
 
@@ -229,6 +310,7 @@ public sealed partial class ReplicationSet
             }
 
             _captures.Remove(capture);
+            _prepared.Remove(capture);
         }
     }
 
@@ -251,6 +333,7 @@ public sealed partial class ReplicationSet
 
         Primary = capture;
         _captures.Set(capture, CaptureRole.Primary);
+        _prepared.Remove(capture);
     }
 
     private void ClearPrimary()

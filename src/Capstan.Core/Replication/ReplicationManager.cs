@@ -1,0 +1,192 @@
+namespace Capstan.Core.Replication;
+
+using Capstan.Core.Model;
+using Capstan.Core.Protocol;
+using Capstan.Core.Scheduling;
+using Capstan.Core.Spans;
+
+/// <summary>
+/// Owns every replication set of a changefeed and the tasks in flight (spec §4). It feeds agents'
+/// reports to the sets, carries out the schedulers' tasks (at most
+/// <see cref="MaxTaskConcurrency"/> ordinary tasks at a time, at most one per span), handles
+/// captures that appear (owner fail-over rebuild) or die, and computes the changefeed watermark.
+/// </summary>
+/// <remarks>
+/// Departures from TiCDC (spec §13), each with a test named after the Go bug: capture-shutdown
+/// errors propagate (#2); burst removes and moves of unknown spans are skipped (#4); the
+/// concurrency check is "running ≥ max" (#5); sets nobody holds are deleted by a remove task, and
+/// removed sets are deleted after capture shutdowns (#11, #37); watermark edge cases (#39, see
+/// <see cref="AdvanceCheckpoint"/>).
+/// </remarks>
+public sealed partial class ReplicationManager
+{
+    private const string AddTableKind = "addTable";
+    private const string RemoveTableKind = "removeTable";
+    private const string MoveTableKind = "moveTable";
+    private const string BurstBalanceKind = "burstBalance";
+
+    /// <summary>Cumulative accepted-task counters per kind.</summary>
+    private readonly Dictionary<string, long> _acceptedTaskCounts = new(StringComparer.Ordinal)
+    {
+        [AddTableKind] = 0,
+        [RemoveTableKind] = 0,
+        [MoveTableKind] = 0,
+        [BurstBalanceKind] = 0,
+    };
+
+    /// <summary>Creates an empty manager.</summary>
+    /// <param name="maxTaskConcurrency">Maximum ordinary (non-burst) tasks in flight; at least 1.</param>
+    public ReplicationManager(int maxTaskConcurrency)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxTaskConcurrency, 1);
+        MaxTaskConcurrency = maxTaskConcurrency;
+    }
+
+    /// <summary>Maximum ordinary tasks in flight.</summary>
+    public int MaxTaskConcurrency { get; }
+
+    /// <summary>Every replication set, by span. Callers must not modify it.</summary>
+    public SpanMap<ReplicationSet> Spans { get; } = new();
+
+    /// <summary>Spans with a task in flight (a burst item stands for its own running task). Callers must not modify it.</summary>
+    public SpanMap<ScheduleTask> RunningTasks { get; } = new();
+
+    /// <summary>Accepted tasks per kind (addTable, removeTable, moveTable, burstBalance), cumulative; burst items count as their kind too.</summary>
+    public IReadOnlyDictionary<string, long> AcceptedTaskCounts => _acceptedTaskCounts;
+
+    /// <summary>
+    /// Feeds agents' dispatch and heartbeat responses to the sets; requests to send are appended
+    /// to <paramref name="outbox"/>. Statuses of unknown spans are ignored; sets that finish
+    /// removing are deleted. Allocation-free for statuses that need no request.
+    /// </summary>
+    /// <exception cref="ReplicationSetInconsistentException">A set rejected a report; the caller must discard the outbox.</exception>
+    public void HandleMessages(IReadOnlyList<Message> messages, List<Message> outbox)
+    {
+        for (int index = 0; index < messages.Count; index++)
+        {
+            var message = messages[index];
+            switch (message.Type)
+            {
+                case MessageType.DispatchTableResponse when message.DispatchTableResponse is { } response:
+                    if (response.AddTable is { } added)
+                    {
+                        HandleStatus(added.Status, message.From, outbox);
+                    }
+                    else if (response.RemoveTable is { } removed)
+                    {
+                        HandleStatus(removed.Status, message.From, outbox);
+                    }
+
+                    break;
+                case MessageType.HeartbeatResponse when message.HeartbeatResponse is { } heartbeat:
+                    var tables = heartbeat.Tables;
+                    for (int table = 0; table < tables.Count; table++)
+                    {
+                        HandleStatus(tables[table], message.From, outbox);
+                    }
+
+                    break;
+                default:
+                    break; // not for the replication manager
+            }
+        }
+    }
+
+    private void HandleStatus(TableStatus status, CaptureId from, List<Message> outbox)
+    {
+        if (!Spans.TryGetValue(status.Span, out var set))
+        {
+            return;
+        }
+
+        // The lookup proved the spans equal; handing over the set's own span makes the set's
+        // span check a same-array comparison instead of another read of both keys.
+        set.Poll(status with { Span = set.Span }, from, outbox);
+        if (set.HasRemoved)
+        {
+            Spans.Remove(status.Span);
+        }
+    }
+
+    /// <summary>
+    /// Applies capture membership changes. <paramref name="init"/> (the first time all captures
+    /// answered) rebuilds the sets from every reported status; <paramref name="removed"/> lists
+    /// captures that died: each set they held is polled as if they reported Stopped, and its
+    /// running task is dropped so that it can be rescheduled. Sets left removed are deleted.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><paramref name="init"/> is given but sets already exist.</exception>
+    /// <exception cref="ReplicationSetInconsistentException">
+    /// A rebuild or a shutdown found an inconsistency (TiCDC swallowed shutdown errors, §13 #2).
+    /// </exception>
+    public void HandleCaptureChanges(
+        IReadOnlyDictionary<CaptureId, IReadOnlyList<TableStatus>>? init,
+        IReadOnlyCollection<CaptureId>? removed,
+        Ts checkpointTs,
+        List<Message> outbox)
+    {
+        if (init is not null)
+        {
+            Rebuild(init, checkpointTs);
+        }
+
+        if (removed is { Count: > 0 })
+        {
+            HandleCaptureShutdowns(removed, outbox);
+        }
+    }
+
+    private void Rebuild(IReadOnlyDictionary<CaptureId, IReadOnlyList<TableStatus>> init, Ts checkpointTs)
+    {
+        if (Spans.Count != 0)
+        {
+            throw new InvalidOperationException($"replication manager initialised again with {Spans.Count} sets");
+        }
+
+        var bySpan = new Dictionary<Span, Dictionary<CaptureId, TableStatus>>();
+        foreach (var (capture, statuses) in init)
+        {
+            for (int index = 0; index < statuses.Count; index++)
+            {
+                var status = statuses[index];
+                if (!bySpan.TryGetValue(status.Span, out var byCapture))
+                {
+                    byCapture = [];
+                    bySpan.Add(status.Span, byCapture);
+                }
+
+                byCapture[capture] = status;
+            }
+        }
+
+        var spans = new List<Span>(bySpan.Keys);
+        spans.Sort(static (a, b) => a.CompareTo(b));
+        foreach (var span in spans)
+        {
+            Spans.Set(span, new ReplicationSet(span, checkpointTs, bySpan[span]));
+        }
+    }
+
+    private void HandleCaptureShutdowns(IReadOnlyCollection<CaptureId> removed, List<Message> outbox)
+    {
+        var captures = new List<CaptureId>(removed);
+        captures.Sort();
+        foreach (var (span, set) in Spans.Ordered())
+        {
+            foreach (var capture in captures)
+            {
+                if (set.HandleCaptureShutdown(capture, outbox))
+                {
+                    RunningTasks.Remove(span);
+                }
+            }
+
+            if (set.HasRemoved)
+            {
+                // A removing set whose last holder died (TiCDC left it in the map forever, §13 #11/#37).
+                Spans.Remove(span);
+            }
+        }
+    }
+
+    private void CountAccepted(string kind) => _acceptedTaskCounts[kind]++;
+}

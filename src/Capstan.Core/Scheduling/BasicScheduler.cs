@@ -1,0 +1,149 @@
+namespace Capstan.Core.Scheduling;
+
+using Capstan.Core.Member;
+using Capstan.Core.Model;
+using Capstan.Core.Replication;
+using Capstan.Core.Spans;
+
+/// <summary>
+/// Keeps every current span replicated and removes spans that should not exist: the initial
+/// dispatch, CREATE/DROP TABLE, and re-adding the spans of a lost capture (spec §6.2).
+/// </summary>
+/// <remarks>
+/// A steady-state tick (every current span has a set, none Absent, as many sets as spans) walks
+/// the current spans with one map lookup each and allocates nothing.
+/// Deviation from TiCDC (spec §13 #11): a set to remove that no capture holds (an Absent orphan of
+/// a dropped table, a Removing set whose holders died) is not skipped but removed with
+/// <see cref="CaptureId.None"/>, so the replication manager deletes it.
+/// </remarks>
+public sealed class BasicScheduler : IScheduler
+{
+    /// <summary>The scheduler's name.</summary>
+    public const string SchedulerName = "basic-scheduler";
+
+    private readonly int _batchSize;
+
+    /// <summary>Creates the scheduler; it adds at most <see cref="SchedulerConfig.AddTableBatchSize"/> spans per tick.</summary>
+    public BasicScheduler(SchedulerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _batchSize = config.AddTableBatchSize;
+    }
+
+    /// <inheritdoc/>
+    public string Name => SchedulerName;
+
+    /// <inheritdoc/>
+    public void Schedule(SchedulingContext context, List<ScheduleTask> tasks)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(tasks);
+        var sets = context.ReplicationSets;
+        var newSpans = CollectNewSpans(context.CurrentSpans, sets, out bool allFound);
+        if (newSpans is not null)
+        {
+            var candidates = CaptureIndex.Select(context.Captures, static status => status.State != CaptureState.Stopping);
+            if (candidates.Count == 0)
+            {
+                return; // nowhere to place anything; as TiCDC, removal waits too
+            }
+
+            tasks.Add(BuildAdds(newSpans, candidates.Ids, context.CheckpointTs));
+        }
+
+        if (context.CurrentSpans.Count != sets.Count || !allFound)
+        {
+            var removes = BuildRemoves(context.CurrentSpans, sets);
+            if (removes is not null)
+            {
+                tasks.Add(new BurstBalanceTask([], removes, []) { Scheduler = SchedulerName });
+            }
+        }
+    }
+
+    /// <summary>Up to one batch of current spans that have no set or an Absent one; null when none.</summary>
+    private List<Span>? CollectNewSpans(IReadOnlyList<Span> currentSpans, SpanMap<ReplicationSet> sets, out bool allFound)
+    {
+        allFound = true;
+        List<Span>? newSpans = null;
+        for (int i = 0; i < currentSpans.Count; i++)
+        {
+            if (newSpans is not null && newSpans.Count >= _batchSize)
+            {
+                break;
+            }
+
+            var span = currentSpans[i];
+            if (!sets.TryGetValue(span, out var set))
+            {
+                allFound = false;
+                (newSpans ??= []).Add(span);
+            }
+            else if (set.State == ReplicationSetState.Absent)
+            {
+                (newSpans ??= []).Add(span);
+            }
+        }
+
+        return newSpans;
+    }
+
+    private static BurstBalanceTask BuildAdds(List<Span> newSpans, CaptureId[] candidates, Ts checkpointTs)
+    {
+        var adds = new AddTableTask[newSpans.Count];
+        for (int i = 0; i < adds.Length; i++)
+        {
+            adds[i] = new AddTableTask(newSpans[i], candidates[i % candidates.Length], checkpointTs) { Scheduler = SchedulerName };
+        }
+
+        return new BurstBalanceTask(adds, [], []) { Scheduler = SchedulerName };
+    }
+
+    /// <summary>A remove for every set whose span is not current, in span order; null when none.</summary>
+    private static List<RemoveTableTask>? BuildRemoves(IReadOnlyList<Span> currentSpans, SpanMap<ReplicationSet> sets)
+    {
+        // Cheap check first: when every set's span is current there is nothing to remove (the usual
+        // case after CREATE TABLE), and no span set needs to be built.
+        int found = 0;
+        for (int i = 0; i < currentSpans.Count; i++)
+        {
+            if (sets.ContainsKey(currentSpans[i]))
+            {
+                found++;
+            }
+        }
+
+        if (found == sets.Count)
+        {
+            return null;
+        }
+
+        var current = new HashSet<Span>(currentSpans.Count);
+        for (int i = 0; i < currentSpans.Count; i++)
+        {
+            current.Add(currentSpans[i]);
+        }
+
+        List<RemoveTableTask>? removes = null;
+        foreach (ref readonly var entry in sets.Ordered())
+        {
+            if (!current.Contains(entry.Key))
+            {
+                (removes ??= []).Add(new RemoveTableTask(entry.Key, AnyHolder(entry.Value)) { Scheduler = SchedulerName });
+            }
+        }
+
+        return removes;
+    }
+
+    /// <summary>The first capture holding any role in the set, or None when nobody holds it.</summary>
+    private static CaptureId AnyHolder(ReplicationSet set)
+    {
+        foreach (var (capture, _) in set.Captures)
+        {
+            return capture;
+        }
+
+        return CaptureId.None;
+    }
+}
