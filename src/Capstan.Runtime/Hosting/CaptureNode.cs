@@ -208,7 +208,7 @@ public sealed class CaptureNode : IAsyncDisposable
             return;
         }
 
-        await UpdateOwnershipAsync(cancellationToken).ConfigureAwait(false);
+        await UpdateOwnershipAsync().ConfigureAwait(false);
         await SyncChangefeedsAsync(cancellationToken).ConfigureAwait(false);
         if (_stopRequested)
         {
@@ -299,7 +299,7 @@ public sealed class CaptureNode : IAsyncDisposable
         }
     }
 
-    private async ValueTask UpdateOwnershipAsync(CancellationToken cancellationToken)
+    private async ValueTask UpdateOwnershipAsync()
     {
         if (_lease is not null && _lease.Lost.IsCancellationRequested)
         {
@@ -325,8 +325,6 @@ public sealed class CaptureNode : IAsyncDisposable
                 _campaign = null;
             }
         }
-
-        _ = cancellationToken;
     }
 
     private async ValueTask SyncChangefeedsAsync(CancellationToken cancellationToken)
