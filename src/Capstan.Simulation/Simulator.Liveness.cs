@@ -105,9 +105,15 @@ public sealed partial class Simulator
             return $"the coordinator knows {coordinator.Captures.Count} captures, {expected} run";
         }
 
-        if (coordinator.RunningTasks.Count > 0 || !coordinator.DrainingTarget.IsNone || _drainTarget >= 0)
+        foreach (ref readonly var entry in coordinator.RunningTasks.Ordered())
         {
-            return $"{coordinator.RunningTasks.Count} tasks running, draining '{coordinator.DrainingTarget}'";
+            var set = coordinator.ReplicationSets.TryGetValue(entry.Key, out var found) ? found.ToString() : "no set";
+            return $"t{entry.Key.TableId.Value} has a task running ({entry.Value}; {set}), {coordinator.RunningTasks.Count} in all";
+        }
+
+        if (!coordinator.DrainingTarget.IsNone || _drainTarget >= 0)
+        {
+            return $"a drain is under way (coordinator: '{coordinator.DrainingTarget}', operator: {(_drainTarget < 0 ? "none" : _captures[_drainTarget].Id)})";
         }
 
         return string.Empty;
