@@ -133,6 +133,15 @@ public sealed record SimulationOptions
     /// <summary>Scheduler settings of every coordinator (balance interval small so that balance converges quickly).</summary>
     public SchedulerConfig Scheduler { get; init; } = new() { CheckBalanceIntervalTicks = 20, MaxTaskConcurrency = 10, AddTableBatchSize = 50 };
 
+    /// <summary>Test knob: captures never fence themselves (the checks must then catch them).</summary>
+    internal bool DisableSelfFencing { get; init; }
+
+    /// <summary>Test knob: skip the check made when membership expires a session (so that a double sink can happen).</summary>
+    internal bool DisableExpiryCheck { get; init; }
+
+    /// <summary>Test knob: owners persist a checkpoint this much above their watermark (the gap check must catch it).</summary>
+    internal long CheckpointLieMilliseconds { get; init; }
+
     /// <summary>The largest prepare time any executor can have, in milliseconds.</summary>
     public int MaxPrepareMilliseconds => Math.Max(PrepareMilliseconds, SlowPrepareMilliseconds);
 

@@ -34,7 +34,8 @@ public sealed partial class Simulator
     /// <summary>Its epoch.</summary>
     public static readonly ChangefeedEpoch FeedEpoch = new(1);
 
-    private const int TraceCapacity = 50_000;
+    /// <summary>Trace events kept by default: enough for a readable excerpt around any failure.</summary>
+    public const int DefaultTraceCapacity = 20_000;
     private const long StartMilliseconds = 1_767_225_600_000;
     private const long BarrierLagMilliseconds = 100;
     private const long ChangefeedLagMilliseconds = 1000;
@@ -51,13 +52,14 @@ public sealed partial class Simulator
     /// <param name="seed">The seed of the one random generator.</param>
     /// <param name="options">The configuration (see <see cref="SimulationOptions.Draw"/>).</param>
     /// <param name="replayCommand">The command line that replays this run, printed with violations.</param>
-    public Simulator(ulong seed, SimulationOptions options, string replayCommand)
-        : this(new SeededRandom(seed), options, replayCommand)
+    /// <param name="traceCapacity">Trace events kept for the excerpt printed with a violation (the hash covers all of them anyway).</param>
+    public Simulator(ulong seed, SimulationOptions options, string replayCommand, int traceCapacity = DefaultTraceCapacity)
+        : this(new SeededRandom(seed), options, replayCommand, traceCapacity)
     {
     }
 
     /// <summary>Creates a run that continues <paramref name="random"/> (e.g. after drawing the options from it).</summary>
-    public Simulator(SeededRandom random, SimulationOptions options, string replayCommand)
+    public Simulator(SeededRandom random, SimulationOptions options, string replayCommand, int traceCapacity = DefaultTraceCapacity)
     {
         ArgumentNullException.ThrowIfNull(random);
         ArgumentNullException.ThrowIfNull(options);
@@ -67,7 +69,7 @@ public sealed partial class Simulator
         ReplayCommand = replayCommand;
         Clock = new UpstreamClock(_time);
         StartTs = Ts.FromPhysical(StartMilliseconds - ChangefeedLagMilliseconds);
-        Trace = new TraceLog(TraceCapacity, StartMilliseconds);
+        Trace = new TraceLog(traceCapacity, StartMilliseconds);
         Workload = new TableWorkload(random.NextUInt64(), 1, 200);
         Coverage = new CoverageTracker();
         Ledger = new ReplicationLedger(Coverage.OnApplied);
@@ -104,6 +106,9 @@ public sealed partial class Simulator
 
     /// <summary>The current tick.</summary>
     public long Tick => _tick;
+
+    /// <summary>Trace lines printed with a violation.</summary>
+    public int TraceLines { get; init; } = Capstan.Simulation.Checks.SafetyChecks.TraceLines;
 
     internal string ReplayCommand { get; }
 

@@ -19,7 +19,7 @@ using Capstan.Core.Spans;
 /// </summary>
 internal sealed class SafetyChecks(Simulator sim)
 {
-    /// <summary>Trace lines printed with a violation.</summary>
+    /// <summary>Trace lines printed with a violation by default.</summary>
     public const int TraceLines = 200;
 
     private readonly Dictionary<Span, int> _sinkers = [];
@@ -29,7 +29,7 @@ internal sealed class SafetyChecks(Simulator sim)
     public void Fail(ViolationKind kind, string detail, long table)
     {
         sim.Trace.Note(sim.Tick, TraceKind(), $"VIOLATION {kind}: {detail}", table);
-        throw new SimulationViolation(kind, sim.Seed, sim.Tick, detail, table, sim.Trace.Format(TraceLines, table), sim.ReplayCommand);
+        throw new SimulationViolation(kind, sim.Seed, sim.Tick, detail, table, sim.Trace.Format(sim.TraceLines, table), sim.ReplayCommand);
     }
 
     /// <summary>A status write is about to be stored: no regression, and no hole below it in any table it covered.</summary>
@@ -57,7 +57,9 @@ internal sealed class SafetyChecks(Simulator sim)
     public void OnSessionExpired(int capture, long lease)
     {
         var node = sim.Captures[capture];
-        if (node.IsUp && node.Lease == lease && node.Agent is not null && !node.IsPaused(sim.Tick - 1))
+        // A capture that ran on the previous tick saw a lease age above TTL − margin there and
+        // fenced; one that did not run (paused) fences on its next step, before it can sink.
+        if (!sim.Options.DisableExpiryCheck && node.IsUp && node.Lease == lease && node.Agent is not null && node.LastStepTick == sim.Tick - 1)
         {
             Fail(ViolationKind.Fencing,
                 $"session L{lease} of {node.Id} expired while its incarnation still runs (last acknowledged keep-alive sent at t={node.LastAckedSendTick})", -1);

@@ -95,11 +95,15 @@ internal sealed class SimCapture
     /// <summary>The membership view as this capture last saw it.</summary>
     public MembershipView View { get; private set; } = MembershipView.Empty;
 
+    /// <summary>The last tick this process ran (was up and not paused).</summary>
+    public long LastStepTick { get; private set; }
+
     /// <summary>True while paused at <paramref name="tick"/>.</summary>
     public bool IsPaused(long tick) => tick < PausedUntil;
 
     /// <summary>The capture may sink now: it has an incarnation and its lease is young enough.</summary>
-    public bool MaySink(long tick) => Agent is not null && tick - LastAckedSendTick <= _sim.Options.LeaseTtlTicks - _sim.Options.FenceMarginTicks;
+    public bool MaySink(long tick) => Agent is not null
+        && (_sim.Options.DisableSelfFencing || tick - LastAckedSendTick <= _sim.Options.LeaseTtlTicks - _sim.Options.FenceMarginTicks);
 
     /// <summary>Takes a message from the network; false when nobody here can take it.</summary>
     public bool Receive(Message message)
@@ -138,6 +142,7 @@ internal sealed class SimCapture
             return;
         }
 
+        LastStepTick = tick;
         ReadEtcd(tick);
         CheckLease(tick);
         if (Agent is null && !_sim.IsCutFromEtcd(Index))
@@ -238,7 +243,7 @@ internal sealed class SimCapture
 
     private void CheckLease(long tick)
     {
-        if (Agent is not null && tick - LastAckedSendTick > _sim.Options.LeaseTtlTicks - _sim.Options.FenceMarginTicks)
+        if (Agent is not null && !_sim.Options.DisableSelfFencing && tick - LastAckedSendTick > _sim.Options.LeaseTtlTicks - _sim.Options.FenceMarginTicks)
         {
             Fence(tick, $"lease age {tick - LastAckedSendTick} > TTL {_sim.Options.LeaseTtlTicks} − margin {_sim.Options.FenceMarginTicks}");
         }
@@ -411,7 +416,9 @@ internal sealed class SimCapture
         if (watermark.CheckpointTs.Value != 0 && watermark.CheckpointTs != _lastSentCheckpoint)
         {
             _lastSentCheckpoint = watermark.CheckpointTs;
-            _sim.Etcd.Send(new PutStatusRequest(Index, tick, tick + _sim.EtcdDelay(), CoordinatorRevision, watermark.CheckpointTs, watermark.ResolvedTs, tables));
+            var persisted = _sim.Options.CheckpointLieMilliseconds == 0 ? watermark.CheckpointTs
+                : Ts.FromPhysical(watermark.CheckpointTs.PhysicalMilliseconds + _sim.Options.CheckpointLieMilliseconds);
+            _sim.Etcd.Send(new PutStatusRequest(Index, tick, tick + _sim.EtcdDelay(), CoordinatorRevision, persisted, watermark.ResolvedTs, tables));
         }
     }
 

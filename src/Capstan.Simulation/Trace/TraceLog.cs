@@ -74,14 +74,20 @@ public sealed class TraceLog
     /// <summary>The hash of every event recorded so far.</summary>
     public ulong Hash => _hash;
 
-    /// <summary>Records a message event.</summary>
+    /// <summary>
+    /// Records a message event. Plain heartbeats (owner → agent) are hashed but not kept: they
+    /// carry little and would crowd the excerpt.
+    /// </summary>
     public void Message(long tick, TraceKind kind, Message message, long arrival)
     {
         Mix(tick);
         Mix((long)kind);
         Mix(arrival);
         MixMessage(message);
-        Add(new TraceEvent(tick, kind, message, null, arrival, -1));
+        if (message.Type != MessageType.Heartbeat || message.Heartbeat!.IsStopping)
+        {
+            Add(new TraceEvent(tick, kind, message, null, arrival, -1));
+        }
     }
 
     /// <summary>Records a described event, optionally about one table.</summary>
