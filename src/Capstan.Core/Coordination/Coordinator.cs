@@ -227,6 +227,11 @@ public sealed partial class Coordinator
     /// <summary>
     /// Reports reach replication sets only from alive captures and from their current
     /// incarnation: a late response of a restarted capture's former self must not move a set.
+    /// Nor may a capture that left membership and came back before its removal was applied
+    /// (removals wait until every capture is initialised): the sets still hold its former
+    /// roles, and its new reports would be taken for theirs — e.g. an Absent report from a
+    /// former secondary re-sends it a prepare just before the removal re-adds the span
+    /// elsewhere, leaving an orphan pipeline (found by the simulator, seed 1083 of the small profile).
     /// </summary>
     private void KeepCurrentIncarnations(List<Message> messages)
     {
@@ -237,6 +242,12 @@ public sealed partial class Coordinator
             if (!_captureManager.Captures.TryGetValue(message.From, out var capture))
             {
                 Counters.DroppedUnknownCapture++;
+                continue;
+            }
+
+            if (_captureManager.HasPendingRemoval(message.From))
+            {
+                Counters.DroppedPendingRemoval++;
                 continue;
             }
 

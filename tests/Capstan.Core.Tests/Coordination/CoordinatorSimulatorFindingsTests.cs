@@ -2,6 +2,7 @@ namespace Capstan.Core.Tests.Coordination;
 
 using Capstan.Core.Model;
 using Capstan.Core.Protocol;
+using Capstan.Core.Replication;
 using static CoordinatorHarness;
 
 /// <summary>
@@ -45,5 +46,29 @@ public class CoordinatorSimulatorFindingsTests
         var add = Assert.Single(result.Outbox, m => m.Type == MessageType.DispatchTableRequest);
         Assert.Equal(new Ts(500), add.DispatchTableRequest!.AddTable!.Checkpoint.CheckpointTs);
         Assert.Equal(new Ts(500), result.Watermark.CheckpointTs);
+    }
+
+    [Fact(DisplayName = "Simulator seed 1083 (small): a capture that leaves and comes back while another capture is still uninitialised → its new reports do not reach its former roles; the span gets exactly one prepare")]
+    public void CaptureBackBeforeItsRemovalApplies_ReportsWaitForTheRemoval()
+    {
+        var h = new CoordinatorHarness();
+        h.Tables.Add(1);
+        h.SetAlive("a", "b");
+        h.Initialise(new Dictionary<string, TableStatus[]> { ["a"] = [], ["b"] = [Status(1, TableState.Preparing)] });
+        Assert.Equal(ReplicationSetState.Prepare, h.Set(1).State);
+
+        h.SetAlive("a", "b", "c");
+        h.Tick(); // c joins and is not initialised yet
+        h.SetAlive("a", "c");
+        h.Tick(); // b leaves: its removal waits for c
+        h.SetAlive("a", "b", "c");
+        h.Tick(); // b is back (a new incarnation) before the removal applied
+
+        var result = h.Tick(h.Response("c"), h.Response("b", "epoch-b2", Status(1, TableState.Absent)));
+
+        var adds = result.Outbox.Where(m => m.DispatchTableRequest?.AddTable is not null).ToList();
+        var add = Assert.Single(adds);
+        Assert.Equal(add.To, h.Set(1).Secondary);
+        Assert.Equal(1, h.Coordinator.Counters.DroppedPendingRemoval);
     }
 }
