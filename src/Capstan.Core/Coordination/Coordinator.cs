@@ -34,6 +34,9 @@ public sealed partial class Coordinator
     private readonly TableRanges _tableRanges = new();
     private readonly List<Message> _inbound = [];
     private readonly List<ScheduleTask> _tasks = [];
+
+    /// <summary>The table list of the last tick; the same instance again is taken as unchanged (see <see cref="TickInput.CurrentTables"/>).</summary>
+    private IReadOnlyList<TableId>? _lastTables;
     private long _tick;
 
     /// <summary>Creates a coordinator; it knows nothing until agents report.</summary>
@@ -111,7 +114,7 @@ public sealed partial class Coordinator
         _captureManager.HandleAliveCaptureUpdate(input.AliveCaptures, outbox);
         KeepCurrentIncarnations(_inbound);
         _replicationManager.HandleMessages(_inbound, outbox);
-        _tableRanges.UpdateTables(input.CurrentTables);
+        UpdateTables(input.CurrentTables);
 
         if (!_captureManager.CheckAllCaptureInitialized())
         {
@@ -143,6 +146,16 @@ public sealed partial class Coordinator
         var watermark = AdvanceCheckpoint(input);
         _captureManager.Tick(_replicationManager.Spans, _schedulerManager.DrainingTarget, input.Barrier, outbox);
         return watermark;
+    }
+
+    /// <summary>Refreshes the table ranges unless the list is the last one (by reference, with the same count).</summary>
+    private void UpdateTables(IReadOnlyList<TableId> tables)
+    {
+        if (!ReferenceEquals(tables, _lastTables) || tables.Count != _tableRanges.Count)
+        {
+            _tableRanges.UpdateTables(tables);
+            _lastTables = tables;
+        }
     }
 
     private Watermark AdvanceCheckpoint(TickInput input) =>
