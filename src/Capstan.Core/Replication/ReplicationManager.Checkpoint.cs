@@ -51,15 +51,19 @@ public sealed partial class ReplicationManager
 
         var ordered = Spans.Ordered();
         var progress = new Progress();
+        Span<byte> startKey = stackalloc byte[TableSpans.TableKeyLength];
+        Span<byte> endKey = stackalloc byte[TableSpans.TableKeyLength];
         int cursor = 0;
         for (int index = 0; index < tables.Count; index++)
         {
-            var (start, end) = tables.RangeOf(index);
-            int first = LowerBound(ordered, start, cursor);
-            cursor = VisitTable(ordered, first, start, end, ref progress);
+            TableId table = tables[index];
+            TableSpans.WriteTableStartKey(table, startKey);
+            TableSpans.WriteTableEndKey(table, endKey);
+            int first = LowerBound(ordered, table, startKey, cursor);
+            cursor = VisitTable(ordered, first, table, startKey, endKey, ref progress);
             if (cursor < 0)
             {
-                LastMissingTable = tables.Tables[index];
+                LastMissingTable = table;
                 return Watermark.CannotProceed;
             }
         }
@@ -76,15 +80,20 @@ public sealed partial class ReplicationManager
 
     /// <summary>
     /// Folds the spans of one table, starting at <paramref name="first"/>, into
-    /// <paramref name="progress"/>. Returns the index after the table's last span, or −1 when the
-    /// table is not exactly covered.
+    /// <paramref name="progress"/>. The table's spans lie in [(table, startKey), (table, endKey)).
+    /// Returns the index after the table's last span, or −1 when the table is not exactly covered.
     /// </summary>
     private static int VisitTable(
-        ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, int first, Span start, Span end, ref Progress progress)
+        ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered,
+        int first,
+        TableId table,
+        ReadOnlySpan<byte> startKey,
+        ReadOnlySpan<byte> endKey,
+        ref Progress progress)
     {
         int index = first;
-        if (index >= ordered.Length || ordered[index].Key.CompareTo(end) >= 0
-            || !ordered[index].Key.StartKey.SequenceEqual(start.StartKey))
+        if (index >= ordered.Length || TableSpans.CompareToProbe(ordered[index].Key, table, endKey) >= 0
+            || !ordered[index].Key.StartKey.SequenceEqual(startKey))
         {
             return -1; // no span, or the first one does not start at the table's start
         }
@@ -94,9 +103,9 @@ public sealed partial class ReplicationManager
             progress.Add(ordered[index].Value, index);
             var span = ordered[index].Key;
             index++;
-            if (index == ordered.Length || ordered[index].Key.CompareTo(end) >= 0)
+            if (index == ordered.Length || TableSpans.CompareToProbe(ordered[index].Key, table, endKey) >= 0)
             {
-                return span.EndKey.SequenceEqual(end.StartKey) ? index : -1;
+                return span.EndKey.SequenceEqual(endKey) ? index : -1;
             }
 
             if (!span.EndKey.SequenceEqual(ordered[index].Key.StartKey))
@@ -107,43 +116,44 @@ public sealed partial class ReplicationManager
     }
 
     /// <summary>
-    /// The first index whose key is ≥ <paramref name="key"/>. Searches forward from
-    /// <paramref name="cursor"/> by galloping when everything before it is smaller (ascending
-    /// tables: usually one comparison), else binary-searches the prefix.
+    /// The first index whose key is ≥ the probe (<paramref name="table"/>, <paramref name="key"/>).
+    /// Searches forward from <paramref name="cursor"/> by galloping when everything before it is
+    /// smaller (ascending tables: usually one comparison), else binary-searches the prefix.
     /// </summary>
-    private static int LowerBound(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, Span key, int cursor)
+    private static int LowerBound(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, TableId table, ReadOnlySpan<byte> key, int cursor)
     {
-        if (cursor > 0 && ordered[cursor - 1].Key.CompareTo(key) >= 0)
+        if (cursor > 0 && TableSpans.CompareToProbe(ordered[cursor - 1].Key, table, key) >= 0)
         {
-            return BinarySearch(ordered, key, 0, cursor);
+            return BinarySearch(ordered, table, key, 0, cursor);
         }
 
-        if (cursor >= ordered.Length || ordered[cursor].Key.CompareTo(key) >= 0)
+        if (cursor >= ordered.Length || TableSpans.CompareToProbe(ordered[cursor].Key, table, key) >= 0)
         {
             return cursor;
         }
 
-        // ordered[low] < key; double the step until ordered[high] >= key or the end.
+        // ordered[low] < probe; double the step until ordered[high] >= probe or the end.
         int low = cursor;
         int step = 1;
         int high = cursor + step;
-        while (high < ordered.Length && ordered[high].Key.CompareTo(key) < 0)
+        while (high < ordered.Length && TableSpans.CompareToProbe(ordered[high].Key, table, key) < 0)
         {
             low = high;
             step <<= 1;
             high = cursor + step;
         }
 
-        return BinarySearch(ordered, key, low + 1, Math.Min(high, ordered.Length));
+        return BinarySearch(ordered, table, key, low + 1, Math.Min(high, ordered.Length));
     }
 
-    /// <summary>Lower bound of <paramref name="key"/> in [<paramref name="low"/>, <paramref name="high"/>).</summary>
-    private static int BinarySearch(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, Span key, int low, int high)
+    /// <summary>Lower bound of the probe in [<paramref name="low"/>, <paramref name="high"/>).</summary>
+    private static int BinarySearch(
+        ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, TableId table, ReadOnlySpan<byte> key, int low, int high)
     {
         while (low < high)
         {
             int middle = (low + high) >>> 1;
-            if (ordered[middle].Key.CompareTo(key) < 0)
+            if (TableSpans.CompareToProbe(ordered[middle].Key, table, key) < 0)
             {
                 low = middle + 1;
             }
