@@ -44,6 +44,12 @@ public static class CoordinatorMemory
             throw new InvalidOperationException("sets were lost");
         }
 
+        if (Environment.GetEnvironmentVariable("CAPSTAN_MEMORY_HOLD") is { Length: > 0 } hold)
+        {
+            Console.WriteLine($"holding for {hold} s (pid {Environment.ProcessId}) for a heap dump");
+            Thread.Sleep(TimeSpan.FromSeconds(double.Parse(hold, CultureInfo.InvariantCulture)));
+        }
+
         GC.KeepAlive(rig);
         return new Result(spans, captures, retainedBytes, setsOnly);
     }

@@ -82,10 +82,10 @@ public sealed partial class ReplicationManager
                 case MessageType.HeartbeatResponse when message.HeartbeatResponse is { } heartbeat:
                     // Agents list statuses in span order: a hinted walk finds each set in a few comparisons.
                     var tables = heartbeat.Tables;
-                    int hint = 0;
+                    var cursor = default(SpanMapCursor);
                     for (int table = 0; table < tables.Count; table++)
                     {
-                        HandleStatus(tables[table], message.From, outbox, ref hint);
+                        HandleStatus(tables[table], message.From, outbox, ref cursor);
                     }
 
                     break;
@@ -103,9 +103,9 @@ public sealed partial class ReplicationManager
         }
     }
 
-    private void HandleStatus(in TableStatus status, CaptureId from, List<Message> outbox, ref int hint)
+    private void HandleStatus(in TableStatus status, CaptureId from, List<Message> outbox, ref SpanMapCursor cursor)
     {
-        if (Spans.TryGetValue(status.Span, ref hint, out var set))
+        if (Spans.TryGetValue(status.Span, ref cursor, out var set))
         {
             Poll(set, status, from, outbox);
         }

@@ -45,14 +45,16 @@ public sealed class SpanMap<TValue>
     /// <summary>
     /// Looks up a span during a walk in ascending span order (the statuses of a heartbeat response,
     /// the current spans of the reconciler): instead of hashing the span and touching a random
-    /// hash-table slot, the lookup gallops forward from <paramref name="hint"/> in the ordered
-    /// entries, usually one or a few comparisons on memory read in order. Start a walk with hint 0;
-    /// each lookup moves the hint. Keys in any order give the same answers, only slower. The
-    /// ordered entries are used only while they are up to date (after <see cref="Ordered"/> or
-    /// <see cref="Range"/>, until the next insert, removal or replacement); otherwise, and for the
-    /// rest of a walk during which the map changes, the lookup uses the hash table.
+    /// hash-table slot, the lookup first tries the entry one stride after the previous hit (keys
+    /// spread evenly, e.g. one capture's share of round-robin placed tables, are found with one
+    /// comparison), then gallops forward from there. Start a walk with a default
+    /// <paramref name="cursor"/>; each lookup moves it. Keys in any order give the same answers,
+    /// only slower. The ordered entries are used only while they are up to date (after
+    /// <see cref="Ordered"/> or <see cref="Range"/>, until the next insert, removal or
+    /// replacement); otherwise, and for the rest of a walk during which the map changes, the
+    /// lookup uses the hash table.
     /// </summary>
-    public bool TryGetValue(Span span, ref int hint, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out TValue value)
+    public bool TryGetValue(Span span, ref SpanMapCursor cursor, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out TValue value)
     {
         if (_added.Count != 0 || _removed.Count != 0 || _valuesStale)
         {
@@ -60,17 +62,22 @@ public sealed class SpanMap<TValue>
         }
 
         var entries = _ordered;
-        int index = Seek(entries, span, hint);
-        if (index < entries.Length && entries[index].Key.Equals(span))
+        int previous = cursor.Next - 1;
+        int index = previous + cursor.Stride;
+        if (cursor.Stride <= 0 || (uint)index >= (uint)entries.Length || !entries[index].Key.Equals(span))
         {
-            hint = index + 1;
-            value = entries[index].Value;
-            return true;
+            index = Seek(entries, span, cursor.Next);
+            if (index >= entries.Length || !entries[index].Key.Equals(span))
+            {
+                cursor = new SpanMapCursor(index, 0);
+                value = default;
+                return false;
+            }
         }
 
-        hint = index;
-        value = default;
-        return false;
+        cursor = new SpanMapCursor(index + 1, previous >= 0 ? index - previous : 0);
+        value = entries[index].Value;
+        return true;
     }
 
     /// <summary>True when the span is present.</summary>
@@ -258,4 +265,23 @@ public sealed class SpanMap<TValue>
         _ordered = copy;
         _valuesStale = false;
     }
+}
+
+/// <summary>
+/// Where a walk through a <see cref="SpanMap{TValue}"/> in span order stands: the position after
+/// the last hit and the distance between the last two hits. Start with the default value.
+/// </summary>
+public readonly record struct SpanMapCursor
+{
+    internal SpanMapCursor(int next, int stride)
+    {
+        Next = next;
+        Stride = stride;
+    }
+
+    /// <summary>The position after the last hit (where the next search starts).</summary>
+    public int Next { get; }
+
+    /// <summary>The distance between the last two hits (0 when unknown); the next lookup tries it first.</summary>
+    public int Stride { get; }
 }
