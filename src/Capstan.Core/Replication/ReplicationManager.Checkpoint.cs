@@ -35,8 +35,9 @@ public sealed partial class ReplicationManager
     /// table seen" and panicked).</item>
     /// </list>
     /// Cost: when the table list is ascending (the usual case) the sets are walked once with a
-    /// cursor; otherwise each table's first span is found by a galloping or binary search. No
-    /// allocation.
+    /// cursor, and a table held by one whole-table span is recognised from table ids alone;
+    /// otherwise each table's first span is found by a galloping or binary search, with the
+    /// table's probe keys encoded on the stack. No allocation.
     /// </remarks>
     public Watermark AdvanceCheckpoint(TableRanges tables, Ts globalBarrierTs, Ts minTableBarrierTs)
     {
@@ -57,9 +58,17 @@ public sealed partial class ReplicationManager
         for (int index = 0; index < tables.Count; index++)
         {
             TableId table = tables[index];
+            int firstOfTable = LowerBoundByTable(ordered, table, cursor);
+            if (IsOnlyWholeTableSpan(ordered, firstOfTable, table))
+            {
+                progress.Add(ordered[firstOfTable].Value, firstOfTable);
+                cursor = firstOfTable + 1;
+                continue;
+            }
+
             TableSpans.WriteTableStartKey(table, startKey);
             TableSpans.WriteTableEndKey(table, endKey);
-            int first = LowerBound(ordered, table, startKey, cursor);
+            int first = LowerBound(ordered, table, startKey, firstOfTable);
             cursor = VisitTable(ordered, first, table, startKey, endKey, ref progress);
             if (cursor < 0)
             {
@@ -76,6 +85,20 @@ public sealed partial class ReplicationManager
             progress.ResolvedTs,
             progress.LastSyncedTs,
             progress.PullerResolvedTs);
+    }
+
+    /// <summary>
+    /// The common case, decided without reading key bytes: the entry at the cursor is the only
+    /// span of its table (its neighbours belong to other tables) and is the whole-table span
+    /// (known by the set after its first check).
+    /// </summary>
+    private static bool IsOnlyWholeTableSpan(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, int cursor, TableId table)
+    {
+        return cursor < ordered.Length
+            && ordered[cursor].Key.TableId.Value == table.Value
+            && (cursor == 0 || ordered[cursor - 1].Key.TableId.Value < table.Value)
+            && (cursor + 1 == ordered.Length || ordered[cursor + 1].Key.TableId.Value > table.Value)
+            && ordered[cursor].Value.IsWholeTableSpan();
     }
 
     /// <summary>
@@ -144,6 +167,54 @@ public sealed partial class ReplicationManager
         }
 
         return BinarySearch(ordered, table, key, low + 1, Math.Min(high, ordered.Length));
+    }
+
+    /// <summary>
+    /// The first index whose table id is ≥ <paramref name="table"/> (reads no key bytes), searched
+    /// as <see cref="LowerBound"/> does.
+    /// </summary>
+    private static int LowerBoundByTable(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, TableId table, int cursor)
+    {
+        long id = table.Value;
+        if (cursor > 0 && ordered[cursor - 1].Key.TableId.Value >= id)
+        {
+            return BinarySearchByTable(ordered, id, 0, cursor);
+        }
+
+        if (cursor >= ordered.Length || ordered[cursor].Key.TableId.Value >= id)
+        {
+            return cursor;
+        }
+
+        int low = cursor;
+        int step = 1;
+        int high = cursor + step;
+        while (high < ordered.Length && ordered[high].Key.TableId.Value < id)
+        {
+            low = high;
+            step <<= 1;
+            high = cursor + step;
+        }
+
+        return BinarySearchByTable(ordered, id, low + 1, Math.Min(high, ordered.Length));
+    }
+
+    private static int BinarySearchByTable(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, long table, int low, int high)
+    {
+        while (low < high)
+        {
+            int middle = (low + high) >>> 1;
+            if (ordered[middle].Key.TableId.Value < table)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
     }
 
     /// <summary>Lower bound of the probe in [<paramref name="low"/>, <paramref name="high"/>).</summary>

@@ -32,6 +32,9 @@ public sealed partial class ReplicationSet
     /// <summary>Resolved ts of the "puller-egress" stage, cached when stats are replaced (read for every set on every poll).</summary>
     private Ts _pullerEgressResolvedTs;
 
+    /// <summary>0 = not yet known, 1 = the span is its table's whole-table span, 2 = it is not. The span never changes.</summary>
+    private byte _wholeTable;
+
     /// <summary>
     /// The checkpoint the set was created with; stands for every stage's checkpoint until real
     /// stats arrive (TiCDC seeds the stage map so that a span stuck in its incremental scan still
@@ -136,6 +139,25 @@ public sealed partial class ReplicationSet
 
             return CaptureId.None;
         }
+    }
+
+    /// <summary>
+    /// True when the span is its table's whole-table span (<see cref="TableSpans.WholeTable"/>).
+    /// Cached after the first call: the watermark walk then decides coverage without reading key
+    /// bytes.
+    /// </summary>
+    internal bool IsWholeTableSpan()
+    {
+        if (_wholeTable == 0)
+        {
+            Span<byte> start = stackalloc byte[TableSpans.TableKeyLength];
+            Span<byte> end = stackalloc byte[TableSpans.TableKeyLength];
+            TableSpans.WriteTableStartKey(Span.TableId, start);
+            TableSpans.WriteTableEndKey(Span.TableId, end);
+            _wholeTable = Span.StartKey.SequenceEqual(start) && Span.EndKey.SequenceEqual(end) ? (byte)1 : (byte)2;
+        }
+
+        return _wholeTable == 1;
     }
 
     /// <summary>True when <paramref name="capture"/> holds any role.</summary>
