@@ -29,8 +29,9 @@ public interface ICaptureSession : IAsyncDisposable
 
     /// <summary>
     /// Cancelled when the session is lost (lease expired, e.g. after a partition longer than the
-    /// TTL). A capture whose session is lost must stop sinking its tables (self-fencing) and
-    /// rejoin as a new incarnation.
+    /// TTL, or the registration was taken over by a newer registration of the same capture).
+    /// A capture whose session is lost must stop sinking its tables (self-fencing) and rejoin as a
+    /// new incarnation. Also cancelled once the session is disposed (the session is over).
     /// </summary>
     CancellationToken Lost { get; }
 }
@@ -38,7 +39,12 @@ public interface ICaptureSession : IAsyncDisposable
 /// <summary>Owner election. The election revision is the owner revision that fences stale owners.</summary>
 public interface IOwnerElection
 {
-    /// <summary>Campaigns with the given session; completes when this capture is the owner.</summary>
+    /// <summary>
+    /// Campaigns with the given session; completes when this capture is the owner. Campaigners win
+    /// in the order they campaigned. Throws <see cref="OperationCanceledException"/> when
+    /// <paramref name="cancellationToken"/> is cancelled or the session is lost before winning
+    /// (the campaign is then withdrawn). One campaign per session at a time.
+    /// </summary>
     Task<IOwnerLease> CampaignAsync(ICaptureSession session, CancellationToken cancellationToken);
 
     /// <summary>The current owner and its revision, or null when there is none.</summary>

@@ -20,7 +20,24 @@ public sealed record ChangefeedInfo
 }
 
 /// <summary>A changefeed's persisted progress, written only by the owner.</summary>
-public sealed record ChangefeedStatus(Ts CheckpointTs, Ts ResolvedTs);
+public sealed record ChangefeedStatus(Ts CheckpointTs, Ts ResolvedTs)
+{
+    /// <summary>
+    /// What a status write stores given the stored status: the checkpoint never goes below the
+    /// stored one, and the resolved ts is the incoming one lifted to at least that checkpoint.
+    /// Returns <paramref name="incoming"/> itself when nothing needs lifting.
+    /// </summary>
+    public static ChangefeedStatus Advance(ChangefeedStatus? stored, ChangefeedStatus incoming)
+    {
+        ArgumentNullException.ThrowIfNull(incoming);
+        if (stored is null || incoming.CheckpointTs >= stored.CheckpointTs)
+        {
+            return incoming;
+        }
+
+        return new ChangefeedStatus(stored.CheckpointTs, Ts.MaxOf(incoming.ResolvedTs, stored.CheckpointTs));
+    }
+}
 
 /// <summary>
 /// Changefeed metadata and checkpoints (in memory for the embedded default; etcd in real
@@ -46,7 +63,9 @@ public interface IMetadataStore
 
     /// <summary>
     /// Writes the status if <paramref name="owner"/> is still the current owner term; returns
-    /// false (writing nothing) when it was deposed. Never lowers a stored checkpoint.
+    /// false (writing nothing) when it was deposed. Never lowers a stored checkpoint: what is
+    /// stored is <see cref="ChangefeedStatus.Advance"/> of the stored and the given status.
+    /// The check and the write are one atomic step.
     /// </summary>
     Task<bool> TryPutStatusAsync(ChangefeedId id, ChangefeedStatus status, IOwnerLease owner, CancellationToken cancellationToken);
 }
