@@ -61,6 +61,18 @@ public sealed class InProcessOwnerElection : IOwnerElection
         }
     }
 
+    /// <summary>How many campaigns are in the election: the owner's (if any) and the waiting ones.</summary>
+    public int CampaignCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_current is null ? 0 : 1) + _waiting.Count;
+            }
+        }
+    }
+
     /// <summary>True when <paramref name="lease"/> is the current term of this election.</summary>
     public bool IsCurrent(IOwnerLease lease)
     {
