@@ -157,19 +157,25 @@ public sealed class EtcdOwnerElection : IOwnerElection
     }
 }
 
-/// <summary>One owner term in etcd: the owner key and its create revision.</summary>
+/// <summary>
+/// One owner term in etcd: the owner key and its create revision. Status writes are guarded by
+/// the key in etcd, not by <see cref="Lost"/>: while the key exists nobody else can be the owner.
+/// </summary>
 internal sealed class EtcdOwnerLease : IOwnerLease
 {
     private readonly EtcdOwnerElection _election;
+    private readonly EtcdCaptureSession _session;
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
     private CancellationTokenRegistration _onSessionLost;
     private Task _watch = Task.CompletedTask;
-    private int _resigned;
+    private Task? _deletion;
 
     private EtcdOwnerLease(EtcdOwnerElection election, EtcdCaptureSession session, string key, OwnerRevision revision)
     {
         _election = election;
+        _session = session;
         Owner = session.Capture.Id;
         Key = key;
         Revision = revision;
@@ -195,33 +201,52 @@ internal sealed class EtcdOwnerLease : IOwnerLease
         return lease;
     }
 
-    /// <inheritdoc/>
-    public async Task ResignAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Ends the term here at once, then deletes the owner key. If etcd cannot be reached the
+    /// deletion goes on in the background until it succeeds or the session ends (a lost or
+    /// disposed session revokes its lease, which deletes the key too), so a resigned owner never
+    /// blocks the next one for longer than etcd is away.
+    /// </summary>
+    public Task ResignAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _resigned, 1) != 0)
-        {
-            return;
-        }
-
         // Stop acting as owner before the key goes, so two owners never overlap locally.
         End("resigned");
-        await _election.DeleteKeyAsync(Key, Revision.Value, cancellationToken).ConfigureAwait(false);
+        Task deletion;
+        lock (_gate)
+        {
+            deletion = _deletion ??= Task.Run(DeleteKeyAsync);
+        }
+
+        return deletion.WaitAsync(cancellationToken);
     }
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        using var patience = new CancellationTokenSource(_election.Ops.Options.CallTimeout);
         try
         {
-            await ResignAsync(CancellationToken.None).ConfigureAwait(false);
+            await ResignAsync(patience.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (EtcdOps.IsTransient(ex, CancellationToken.None))
+        catch (OperationCanceledException)
         {
-            _election.Ops.Logger.LogWarning(ex, "etcd election: could not delete {Key}; it goes when the session lease ends", Key);
+            _election.Ops.Logger.LogWarning("etcd election: {Key} not deleted yet; still trying in the background", Key);
         }
 
-        End("disposed");
         await _watch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private async Task DeleteKeyAsync()
+    {
+        try
+        {
+            await _election.Ops.RetryAsync(
+                "delete the owner key", ct => _election.DeleteKeyAsync(Key, Revision.Value, ct), _session.Lost).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_session.Lost.IsCancellationRequested)
+        {
+            // The session's lease is revoked or expires; the key goes with it.
+        }
     }
 
     private async Task WatchKeyAsync()
@@ -249,7 +274,7 @@ internal sealed class EtcdOwnerLease : IOwnerLease
             return;
         }
 
-        if (reason != "disposed" && reason != "resigned")
+        if (reason != "resigned")
         {
             _election.Ops.Logger.LogWarning("etcd election: {Capture} is no longer the owner (revision {Revision}): {Reason}", Owner, Revision, reason);
         }

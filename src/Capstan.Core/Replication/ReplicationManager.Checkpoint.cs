@@ -35,8 +35,8 @@ public sealed partial class ReplicationManager
     /// table seen" and panicked).</item>
     /// </list>
     /// Cost: when the table list is ascending (the usual case) the sets are walked once with a
-    /// cursor; otherwise each table's first span is found by a galloping or binary search. No
-    /// allocation.
+    /// cursor, and a table held by one whole-table span is recognised from table ids alone;
+    /// otherwise each table's first span is found by a galloping or binary search. No allocation.
     /// </remarks>
     public Watermark AdvanceCheckpoint(TableRanges tables, Ts globalBarrierTs, Ts minTableBarrierTs)
     {
@@ -55,7 +55,15 @@ public sealed partial class ReplicationManager
         for (int index = 0; index < tables.Count; index++)
         {
             var (start, end) = tables.RangeOf(index);
-            int first = LowerBound(ordered, start, cursor);
+            int firstOfTable = LowerBound(ordered, start, cursor, byTableOnly: true);
+            if (IsOnlyWholeTableSpan(ordered, firstOfTable, start, end))
+            {
+                progress.Add(ordered[firstOfTable].Value, firstOfTable);
+                cursor = firstOfTable + 1;
+                continue;
+            }
+
+            int first = LowerBound(ordered, start, firstOfTable, byTableOnly: false);
             cursor = VisitTable(ordered, first, start, end, ref progress);
             if (cursor < 0)
             {
@@ -72,6 +80,20 @@ public sealed partial class ReplicationManager
             progress.ResolvedTs,
             progress.LastSyncedTs,
             progress.PullerResolvedTs);
+    }
+
+    /// <summary>
+    /// The common case, decided without reading key bytes: the entry at the cursor is the only
+    /// span of its table (its neighbours belong to other tables) and is the whole-table span.
+    /// </summary>
+    private static bool IsOnlyWholeTableSpan(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, int cursor, Span start, Span end)
+    {
+        long table = start.TableId.Value;
+        return cursor < ordered.Length
+            && ordered[cursor].Key.TableId.Value == table
+            && (cursor == 0 || ordered[cursor - 1].Key.TableId.Value < table)
+            && (cursor + 1 == ordered.Length || ordered[cursor + 1].Key.TableId.Value > table)
+            && ordered[cursor].Value.IsWholeTableSpan(start, end);
     }
 
     /// <summary>
@@ -107,18 +129,19 @@ public sealed partial class ReplicationManager
     }
 
     /// <summary>
-    /// The first index whose key is ≥ <paramref name="key"/>. Searches forward from
-    /// <paramref name="cursor"/> by galloping when everything before it is smaller (ascending
-    /// tables: usually one comparison), else binary-searches the prefix.
+    /// The first index whose key is ≥ <paramref name="key"/> (or, with
+    /// <paramref name="byTableOnly"/>, whose table id is ≥ the key's, which reads no key bytes).
+    /// Searches forward from <paramref name="cursor"/> by galloping when everything before it is
+    /// smaller (ascending tables: one or two comparisons), else binary-searches the prefix.
     /// </summary>
-    private static int LowerBound(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, Span key, int cursor)
+    private static int LowerBound(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, Span key, int cursor, bool byTableOnly)
     {
-        if (cursor > 0 && ordered[cursor - 1].Key.CompareTo(key) >= 0)
+        if (cursor > 0 && Compare(ordered[cursor - 1].Key, key, byTableOnly) >= 0)
         {
-            return BinarySearch(ordered, key, 0, cursor);
+            return BinarySearch(ordered, key, 0, cursor, byTableOnly);
         }
 
-        if (cursor >= ordered.Length || ordered[cursor].Key.CompareTo(key) >= 0)
+        if (cursor >= ordered.Length || Compare(ordered[cursor].Key, key, byTableOnly) >= 0)
         {
             return cursor;
         }
@@ -127,23 +150,26 @@ public sealed partial class ReplicationManager
         int low = cursor;
         int step = 1;
         int high = cursor + step;
-        while (high < ordered.Length && ordered[high].Key.CompareTo(key) < 0)
+        while (high < ordered.Length && Compare(ordered[high].Key, key, byTableOnly) < 0)
         {
             low = high;
             step <<= 1;
             high = cursor + step;
         }
 
-        return BinarySearch(ordered, key, low + 1, Math.Min(high, ordered.Length));
+        return BinarySearch(ordered, key, low + 1, Math.Min(high, ordered.Length), byTableOnly);
     }
 
+    private static int Compare(in Span entry, in Span key, bool byTableOnly) =>
+        byTableOnly ? entry.TableId.Value.CompareTo(key.TableId.Value) : entry.CompareTo(key);
+
     /// <summary>Lower bound of <paramref name="key"/> in [<paramref name="low"/>, <paramref name="high"/>).</summary>
-    private static int BinarySearch(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, Span key, int low, int high)
+    private static int BinarySearch(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, Span key, int low, int high, bool byTableOnly)
     {
         while (low < high)
         {
             int middle = (low + high) >>> 1;
-            if (ordered[middle].Key.CompareTo(key) < 0)
+            if (Compare(ordered[middle].Key, key, byTableOnly) < 0)
             {
                 low = middle + 1;
             }

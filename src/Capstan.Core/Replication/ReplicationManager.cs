@@ -99,7 +99,9 @@ public sealed partial class ReplicationManager
             return;
         }
 
-        set.Poll(status, from, outbox);
+        // The lookup proved the spans equal; handing over the set's own span makes the set's
+        // span check a same-array comparison instead of another read of both keys.
+        set.Poll(status with { Span = set.Span }, from, outbox);
         if (set.HasRemoved)
         {
             Spans.Remove(status.Span);

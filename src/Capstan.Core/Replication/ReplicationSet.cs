@@ -32,6 +32,9 @@ public sealed partial class ReplicationSet
     /// <summary>Resolved ts of the "puller-egress" stage, cached when stats are replaced (read for every set on every poll).</summary>
     private Ts _pullerEgressResolvedTs;
 
+    /// <summary>0 = not yet known, 1 = the span is its table's whole-table span, 2 = it is not. The span never changes.</summary>
+    private byte _wholeTable;
+
     /// <summary>
     /// The checkpoint the set was created with; stands for every stage's checkpoint until real
     /// stats arrive (TiCDC seeds the stage map so that a span stuck in its incremental scan still
@@ -136,6 +139,24 @@ public sealed partial class ReplicationSet
 
             return CaptureId.None;
         }
+    }
+
+    /// <summary>
+    /// True when the span runs exactly from <paramref name="start"/>'s key to
+    /// <paramref name="end"/>'s key (the probes of <see cref="TableSpans.TableRange"/> for its
+    /// table). Cached after the first call: the watermark walk then decides coverage without
+    /// reading key bytes.
+    /// </summary>
+    internal bool IsWholeTableSpan(Span start, Span end)
+    {
+        if (_wholeTable == 0)
+        {
+            _wholeTable = Span.TableId == start.TableId && Span.StartKey.SequenceEqual(start.StartKey) && Span.EndKey.SequenceEqual(end.StartKey)
+                ? (byte)1
+                : (byte)2;
+        }
+
+        return _wholeTable == 1;
     }
 
     /// <summary>True when <paramref name="capture"/> holds any role.</summary>

@@ -4,6 +4,7 @@ using Capstan.Core.Agent;
 using Capstan.Core.Model;
 using Capstan.Core.Protocol;
 using Capstan.Core.Spans;
+using Capstan.Runtime.Hosting;
 
 /// <summary>Settings of the simulated processor pipeline.</summary>
 public sealed record SimulatedExecutorOptions
@@ -67,7 +68,7 @@ public readonly record struct SimulatedSpanView(Span Span, TableState State, Ts 
 /// events in between. A Stopping span's sink is frozen: its final checkpoint is the one it reported
 /// when the stop began. Not thread-safe: one agent host drives it.
 /// </summary>
-public sealed class SimulatedTableExecutor : ITableExecutor
+public sealed class SimulatedTableExecutor : IHostedTableExecutor
 {
     private readonly ChangefeedId _changefeed;
     private readonly UpstreamClock _clock;

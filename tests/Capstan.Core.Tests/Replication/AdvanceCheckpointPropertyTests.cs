@@ -73,7 +73,8 @@ public class AdvanceCheckpointPropertyTests
                 }
             }
         }, iter: 3_000, threads: 1);
-        Assert.True(proceeded > 300, $"only {proceeded} samples could proceed"); // the model is exercised, not only "cannot proceed"
+        // About a tenth of the samples can proceed (mean ≈ 300); a handful suffices to show the model is exercised.
+        Assert.True(proceeded > 30, $"only {proceeded} samples could proceed");
     }
 
     private static IEnumerable<SpanProgress> Build(long table, Layout layout, int[] v)
