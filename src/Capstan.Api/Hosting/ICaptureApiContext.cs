@@ -43,8 +43,8 @@ public sealed class OwnerUnavailableApiException : Exception
 /// <summary>
 /// What the API needs from the process it runs in: the cluster's edges (membership, election,
 /// metadata, upstream clock), the captures that run in this process and, when one of them is the
-/// owner, its changefeed schedulers. Implementations: <c>CaptureNodeApiContext</c> (one capture
-/// per process, <c>capstan server</c>) and <c>EmbeddedClusterApiContext</c> (every capture of an
+/// owner, its changefeed schedulers. Implementations: <see cref="CaptureNodeApiContext"/> (one capture
+/// per process, <c>capstan server</c>) and <see cref="EmbeddedClusterApiContext"/> (every capture of an
 /// embedded cluster, <c>capstan demo</c>).
 /// </summary>
 public interface ICaptureApiContext

@@ -105,6 +105,7 @@ public static partial class ApiValidation
         return new string(chars);
     }
 
-    [GeneratedRegex("^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$", RegexOptions.CultureInvariant)]
+    // \z, not $: in .NET "$" also matches before a final newline, so "a\n" would pass.
+    [GeneratedRegex(@"\A[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*\z", RegexOptions.CultureInvariant)]
     private static partial Regex IdPattern();
 }
