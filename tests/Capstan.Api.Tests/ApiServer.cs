@@ -99,6 +99,8 @@ internal sealed class RoutingHandler : DelegatingHandler
 
     public void Add(Uri address, HttpMessageHandler handler) => _routes[address.Authority] = handler;
 
+    public void Remove(Uri address) => _routes.Remove(address.Authority);
+
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         Forwarded++;
