@@ -9,6 +9,9 @@ public static class CapstanJson
     /// <summary>Options shared by the server, the CLI client and tests.</summary>
     public static JsonSerializerOptions Options { get; } = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
+    /// <summary>The same options, indented (CLI output).</summary>
+    public static JsonSerializerOptions Indented { get; } = new(Options) { WriteIndented = true };
+
     /// <summary>Applies the API's conventions to <paramref name="options"/> (used for ASP.NET Core's JSON options).</summary>
     public static JsonSerializerOptions Configure(JsonSerializerOptions options)
     {
