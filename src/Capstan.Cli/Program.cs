@@ -44,4 +44,6 @@ demo.SetAction(async (parse, cancellationToken) =>
 });
 
 var root = new RootCommand("Capstan: TiCDC's two-phase table scheduler in C#") { demo, CliCommand.Create() };
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+// Ctrl+C / SIGTERM cancel the demo's token; give it time to run its final gap check before exiting.
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) };
+return await root.Parse(args).InvokeAsync(invocation).ConfigureAwait(false);
