@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Capstan.Cli.Client;
 using Capstan.Cli.Demo;
+using Capstan.Cli.Simulate;
 using Spectre.Console;
 
 var captures = new Option<int>("--captures") { Description = "captures to start with (at least 1)", DefaultValueFactory = _ => DemoOptions.Defaults.Captures };
@@ -43,7 +44,7 @@ demo.SetAction(async (parse, cancellationToken) =>
     return await new DemoRunner(options, output).RunAsync(cancellationToken).ConfigureAwait(false);
 });
 
-var root = new RootCommand("Capstan: TiCDC's two-phase table scheduler in C#") { demo, CliCommand.Create() };
+var root = new RootCommand("Capstan: TiCDC's two-phase table scheduler in C#") { demo, SimulateCommand.Create(), CliCommand.Create() };
 // Ctrl+C / SIGTERM cancel the demo's token; give it time to run its final gap check before exiting.
 var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) };
 return await root.Parse(args).InvokeAsync(invocation).ConfigureAwait(false);

@@ -115,6 +115,9 @@ public sealed class CoordinatorCounters
     /// <summary>Inbound messages from captures membership does not list.</summary>
     public long DroppedUnknownCapture { get; internal set; }
 
+    /// <summary>Inbound reports from a capture that left and came back before its removal was applied to the replication sets.</summary>
+    public long DroppedPendingRemoval { get; internal set; }
+
     /// <summary>Inbound messages whose payload does not match their type.</summary>
     public long DroppedMalformed { get; internal set; }
 

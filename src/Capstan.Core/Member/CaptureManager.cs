@@ -74,6 +74,14 @@ public sealed class CaptureManager
     /// </summary>
     public bool CheckAllCaptureInitialized() => IsInitialized && AllKnownCapturesAnswered();
 
+    /// <summary>
+    /// True when <paramref name="capture"/> left membership and its removal has not been taken
+    /// yet (<see cref="TakeChanges"/> waits until every capture is initialised). If it is known
+    /// again meanwhile, that is a new incarnation, while the replication sets still hold the old
+    /// one's roles.
+    /// </summary>
+    public bool HasPendingRemoval(CaptureId capture) => _pendingRemoved?.ContainsKey(capture) == true;
+
     /// <summary>Applies every HeartbeatResponse in <paramref name="messages"/>; other messages are ignored.</summary>
     public void HandleMessages(IReadOnlyList<Message> messages)
     {
