@@ -103,9 +103,19 @@ public sealed partial class Simulator
         if (Random.Chance(Options.EtcdCutRate))
         {
             int capture = Random.Next(_captures.Length);
-            _etcdCutUntil[capture] = Math.Max(_etcdCutUntil[capture], _tick + 1 + Random.Next(Options.MaxEtcdCutTicks));
+            long until = _tick + 1 + Random.Next(Options.MaxEtcdCutTicks);
             Stats.EtcdCuts++;
-            Trace.Note(_tick, TraceKind.Fault, $"{_captures[capture].Id} cut off from the metadata store until t={_etcdCutUntil[capture]}");
+            if (Random.Chance(0.5))
+            {
+                _etcdCutUntil[capture] = Math.Max(_etcdCutUntil[capture], until);
+                Trace.Note(_tick, TraceKind.Fault, $"{_captures[capture].Id} cut off from the metadata store until t={_etcdCutUntil[capture]}");
+            }
+            else
+            {
+                // Only the keep-alive stream and the watch stall: a deposed owner can still send status writes.
+                _leaseStallUntil[capture] = Math.Max(_leaseStallUntil[capture], until);
+                Trace.Note(_tick, TraceKind.Fault, $"{_captures[capture].Id}'s lease keep-alives and watch stall until t={_leaseStallUntil[capture]} (its writes still get through)");
+            }
         }
     }
 
@@ -229,12 +239,32 @@ public sealed partial class Simulator
         _drainTarget = -1;
     }
 
+    /// <summary>
+    /// After the faults, a capture restarted once by the operator must come back Alive: it is a new
+    /// incarnation, and a drain is of the incarnation that was drained. Coming back Stopping again
+    /// and again (inheriting its predecessor's drain) would need an operator to restart it forever.
+    /// </summary>
+    private void CheckDrainRestartLoop(SimCapture capture)
+    {
+        const int allowedRestarts = 2;
+        int restarts = _drainRestartsAfterFaults.GetValueOrDefault(capture.Index) + 1;
+        _drainRestartsAfterFaults[capture.Index] = restarts;
+        if (restarts > allowedRestarts)
+        {
+            Checks.Fail(ViolationKind.Liveness,
+                $"{capture.Id} came back Stopping after {restarts - 1} operator restarts since the faults stopped: a new incarnation inherits its predecessor's drain", -1);
+        }
+    }
+
+    private readonly Dictionary<int, int> _drainRestartsAfterFaults = [];
+
     private void AdoptStoppingCapture()
     {
         foreach (var capture in _captures)
         {
             if (capture.IsUp && capture.Liveness is { Value: Core.Protocol.Liveness.Stopping })
             {
+                CheckDrainRestartLoop(capture);
                 _drainTarget = capture.Index;
                 _nextDrainPoll = _tick;
                 Trace.Note(_tick, TraceKind.Command, $"operator resumes the drain of {capture.Id} (left Stopping)");
@@ -262,6 +292,7 @@ public sealed partial class Simulator
         Network.FaultsEnabled = false;
         Network.Heal();
         Array.Clear(_etcdCutUntil);
+        Array.Clear(_leaseStallUntil);
         var leaving = new List<SimCapture>();
         foreach (var capture in _captures)
         {

@@ -45,6 +45,7 @@ public sealed partial class Simulator
     private readonly ManualTimeSource _time = new(StartMilliseconds);
     private readonly List<TableId> _tables = [];
     private readonly long[] _etcdCutUntil;
+    private readonly long[] _leaseStallUntil;
     private long _nextTableId = 1;
     private long _tick;
 
@@ -77,6 +78,7 @@ public sealed partial class Simulator
         Etcd = new SimEtcd(this, options.Captures, StartTs);
         Network = new SimNetwork(this, options.Captures);
         _etcdCutUntil = new long[options.Captures];
+        _leaseStallUntil = new long[options.Captures];
         _captures = new SimCapture[options.Captures];
         for (int i = 0; i < _captures.Length; i++)
         {
@@ -166,6 +168,9 @@ public sealed partial class Simulator
     }
 
     internal bool IsCutFromEtcd(int capture) => _tick < _etcdCutUntil[capture];
+
+    /// <summary>The capture's lease keep-alive stream and watch are stuck, while its other requests (status writes) still get through.</summary>
+    internal bool IsLeaseStalled(int capture) => _tick < _leaseStallUntil[capture];
 
     internal int IndexOf(CaptureId capture) => _indexOf.TryGetValue(capture, out int index) ? index : -1;
 

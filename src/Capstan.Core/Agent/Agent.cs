@@ -145,7 +145,7 @@ public sealed class Agent
             if (message.Type == MessageType.Heartbeat)
             {
                 Heartbeat heartbeat = message.Heartbeat!;
-                _heartbeatResponses.Add(HandleHeartbeat(heartbeat));
+                _heartbeatResponses.Add(HandleHeartbeat(heartbeat, message.Header.ProcessorEpoch));
                 barrier = heartbeat.Barrier;
             }
             else
@@ -187,13 +187,27 @@ public sealed class Agent
         return false;
     }
 
-    /// <summary>Spec §5.5. Dispatch requests and heartbeats are handled the same whether the capture is Alive or Stopping.</summary>
-    private HeartbeatResponse HandleHeartbeat(Heartbeat heartbeat)
+    /// <summary>
+    /// Spec §5.5. Dispatch requests and heartbeats are handled the same whether the capture is
+    /// Alive or Stopping. The stopping flag (a drain) is addressed to one incarnation: it is
+    /// obeyed when the heartbeat carries this agent's processor epoch or none (the owner does not
+    /// know the capture's incarnation yet), not when it carries a predecessor's — a heartbeat sent
+    /// to the incarnation being drained must not make its restarted successor stop for good
+    /// (found by the simulator, seed 35 of the small profile).
+    /// </summary>
+    private HeartbeatResponse HandleHeartbeat(Heartbeat heartbeat, ProcessorEpoch epoch)
     {
         TableStatus[] statuses = _spans.BuildHeartbeatStatuses(heartbeat.Spans, heartbeat.CollectStats);
         if (heartbeat.IsStopping)
         {
-            _liveness.TrySetStopping();
+            if (epoch.IsNone || epoch == Identity.Epoch)
+            {
+                _liveness.TrySetStopping();
+            }
+            else
+            {
+                _counters.StaleStoppingRequestsIgnored++;
+            }
         }
 
         return new HeartbeatResponse { Tables = statuses, Liveness = _liveness.Value };

@@ -31,6 +31,9 @@ public readonly record struct AgentCounters
     /// <summary>Remove requests for a span the agent does not track (no response, as in Go).</summary>
     public long UntrackedRemoveRequestsIgnored { get; init; }
 
+    /// <summary>Heartbeats asking to stop (a drain) stamped with a predecessor's processor epoch: answered, the flag not obeyed.</summary>
+    public long StaleStoppingRequestsIgnored { get; init; }
+
     /// <summary>
     /// Exceptions thrown by the table executor and contract violations it committed (an Unknown or
     /// out-of-range state, a state that never settles). Go loses add errors (spec §13 #3).
@@ -48,6 +51,7 @@ internal sealed class AgentCounterSet
     public long MalformedMessagesDropped;
     public long BusySpanRequestsIgnored;
     public long UntrackedRemoveRequestsIgnored;
+    public long StaleStoppingRequestsIgnored;
     public long ExecutorErrors;
 
     public AgentCounters Snapshot() => new()
@@ -59,6 +63,7 @@ internal sealed class AgentCounterSet
         MalformedMessagesDropped = MalformedMessagesDropped,
         BusySpanRequestsIgnored = BusySpanRequestsIgnored,
         UntrackedRemoveRequestsIgnored = UntrackedRemoveRequestsIgnored,
+        StaleStoppingRequestsIgnored = StaleStoppingRequestsIgnored,
         ExecutorErrors = ExecutorErrors,
     };
 }

@@ -86,6 +86,9 @@ public sealed class SchedulerManager
     /// <summary>Requests a manual rebalance.</summary>
     public void Rebalance() => _rebalance.Trigger();
 
+    /// <summary>Ends the drain of <paramref name="capture"/>, if it is the target (it left or restarted).</summary>
+    public void ForgetDrainTarget(CaptureId capture) => _drain.Forget(capture);
+
     /// <summary>Starts draining <paramref name="target"/>; false when another target is being drained.</summary>
     public bool DrainCapture(CaptureId target) => _drain.SetTarget(target);
 

@@ -101,6 +101,9 @@ internal sealed class SimCapture
     /// <summary>True while paused at <paramref name="tick"/>.</summary>
     public bool IsPaused(long tick) => tick < PausedUntil;
 
+    /// <summary>Fully connected to the store: not cut off, and its lease stream and watch not stalled.</summary>
+    private bool IsConnected => !_sim.IsCutFromEtcd(Index) && !_sim.IsLeaseStalled(Index);
+
     /// <summary>The capture may sink now: it has an incarnation and its lease is young enough.</summary>
     public bool MaySink(long tick) => Agent is not null
         && (_sim.Options.DisableSelfFencing || tick - LastAckedSendTick <= _sim.Options.LeaseTtlTicks - _sim.Options.FenceMarginTicks);
@@ -145,7 +148,7 @@ internal sealed class SimCapture
         LastStepTick = tick;
         ReadEtcd(tick);
         CheckLease(tick);
-        if (Agent is null && !_sim.IsCutFromEtcd(Index))
+        if (Agent is null && IsConnected)
         {
             Register(tick);
         }
@@ -231,7 +234,7 @@ internal sealed class SimCapture
             }
         }
 
-        if (!_sim.IsCutFromEtcd(Index))
+        if (IsConnected)
         {
             var view = _sim.Etcd.ViewAt(tick - _sim.EtcdDelay());
             if (view.Version > View.Version)
@@ -309,7 +312,7 @@ internal sealed class SimCapture
 
     private void UpdateOwnerRole(long tick)
     {
-        bool connected = !_sim.IsCutFromEtcd(Index);
+        bool connected = IsConnected;
         if (Coordinator is not null && connected && (View.Owner != Id || View.OwnerRevision != CoordinatorRevision))
         {
             DropCoordinator(tick, $"deposed: the store names {View.Owner}@r{View.OwnerRevision.Value}");

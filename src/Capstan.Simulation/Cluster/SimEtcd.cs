@@ -37,7 +37,9 @@ internal sealed record EtcdResponse(EtcdRequest Request, bool Ok, long ArrivesTi
 /// to sessions), owner election with strictly increasing revisions, and the changefeed status
 /// with a write guarded by the owner revision. Keep-alives and status writes travel with latency
 /// on one FIFO channel per capture each way, and are lost when the capture is cut off from the
-/// store at either end. Registration, revocation and reads are synchronous and need a connection.
+/// store at either end; while only its lease stream stalls, keep-alives (and their answers) are
+/// lost but status writes still arrive — the case the guarded write exists for. Registration,
+/// revocation and reads are synchronous and need a connection.
 /// </summary>
 internal sealed class SimEtcd
 {
@@ -119,7 +121,7 @@ internal sealed class SimEtcd
     /// <summary>Sends a request from a capture (lost at once when it is cut off).</summary>
     public void Send(EtcdRequest request)
     {
-        if (_sim.IsCutFromEtcd(request.Capture))
+        if (_sim.IsCutFromEtcd(request.Capture) || (request is KeepAliveRequest && _sim.IsLeaseStalled(request.Capture)))
         {
             return;
         }
@@ -136,7 +138,7 @@ internal sealed class SimEtcd
         while (queue.Count > 0 && queue.Peek().ArrivesTick <= tick)
         {
             var response = queue.Dequeue();
-            if (!_sim.IsCutFromEtcd(capture))
+            if (!_sim.IsCutFromEtcd(capture) && !(response.Request is KeepAliveRequest && _sim.IsLeaseStalled(capture)))
             {
                 into.Add(response);
             }

@@ -1,5 +1,6 @@
 namespace Capstan.Core.Tests.Coordination;
 
+using Capstan.Core.Coordination;
 using Capstan.Core.Model;
 using Capstan.Core.Protocol;
 using Capstan.Core.Replication;
@@ -71,4 +72,80 @@ public class CoordinatorSimulatorFindingsTests
         Assert.Equal(add.To, h.Set(1).Secondary);
         Assert.Equal(1, h.Coordinator.Counters.DroppedPendingRemoval);
     }
+
+    [Fact(DisplayName = "Simulator seed 35 (small): a drain target that restarts (new processor epoch) is no longer drained; its new incarnation gets no stopping heartbeat")]
+    public void DrainTargetRestarts_DrainEnds()
+    {
+        var h = new CoordinatorHarness(new SchedulerConfig { HeartbeatTicks = 1, CheckBalanceIntervalTicks = 1_000_000 });
+        h.Tables.Add(1);
+        h.SetAlive("a", "b");
+        h.Initialise(new Dictionary<string, TableStatus[]> { ["a"] = [], ["b"] = [Replicating(1)] });
+        Assert.Equal(DrainStatus.Accepted, h.Coordinator.DrainCapture("b").Status);
+        Assert.True(HeartbeatTo("b", h.Tick()).IsStopping);
+
+        var afterRestart = h.Tick(h.Response("b", "epoch-b2"));
+
+        Assert.True(h.Coordinator.DrainingTarget.IsNone);
+        Assert.False(HeartbeatTo("b", afterRestart).IsStopping);
+    }
+
+    [Fact(DisplayName = "Simulator seed 35 (small): a drain target that leaves membership is forgotten; when it comes back it is not drained")]
+    public void DrainTargetLeaves_DrainEnds()
+    {
+        var h = new CoordinatorHarness(new SchedulerConfig { HeartbeatTicks = 1, CheckBalanceIntervalTicks = 1_000_000 });
+        h.Tables.Add(1);
+        h.SetAlive("a", "b");
+        h.Initialise(new Dictionary<string, TableStatus[]> { ["a"] = [], ["b"] = [Replicating(1)] });
+        Assert.Equal(DrainStatus.Accepted, h.Coordinator.DrainCapture("b").Status);
+
+        h.SetAlive("a");
+        h.Tick();
+        Assert.True(h.Coordinator.DrainingTarget.IsNone);
+        h.SetAlive("a", "b");
+        var back = h.Tick();
+
+        Assert.All(back.Outbox.Where(m => m.To == "b" && m.Type == MessageType.Heartbeat), m => Assert.False(m.Heartbeat!.IsStopping));
+    }
+
+    [Fact(DisplayName = "Simulator seed 211 (small): source and destination of a move both restart in one tick → the promotion of the destination's former incarnation sends no commit to its new incarnation")]
+    public void MoveSourceAndDestinationRestartTogether_NoCommitToTheNewIncarnation()
+    {
+        var h = new CoordinatorHarness();
+        h.Tables.Add(1);
+        h.SetAlive("a", "b", "c");
+        h.Initialise(new Dictionary<string, TableStatus[]> { ["a"] = [], ["b"] = [Replicating(1)], ["c"] = [Status(1, TableState.Prepared)] });
+        Assert.Equal(ReplicationSetState.Commit, h.Set(1).State);
+
+        var result = h.Tick(h.Response("b", "epoch-b2"), h.Response("c", "epoch-c2"));
+
+        Assert.DoesNotContain(result.Outbox, m => m.DispatchTableRequest?.AddTable is { IsSecondary: false } && m.To == "c");
+        Assert.Equal(2, h.Coordinator.Counters.CaptureRestarts);
+    }
+
+    [Fact(DisplayName = "Simulator seed 211 (small): a request from a former incarnation's role to a capture back before its removal applied carries no epoch, so the new incarnation drops it")]
+    public void RequestToCaptureBackBeforeItsRemovalApplies_CarriesNoEpoch()
+    {
+        var h = new CoordinatorHarness();
+        h.Tables.Add(1);
+        h.SetAlive("a", "b", "c");
+        h.Initialise(new Dictionary<string, TableStatus[]> { ["a"] = [], ["b"] = [Replicating(1)], ["c"] = [Status(1, TableState.Prepared)] });
+        h.SetAlive("a", "b", "c", "d");
+        h.Tick(); // d joins, not initialised yet
+        h.SetAlive("a", "b", "d");
+        h.Tick(); // c leaves: its removal waits for d
+        h.SetAlive("a", "b", "c", "d");
+        h.Tick(); // c is back
+        h.Tick(h.Response("c", "epoch-c2")); // and initialised as a new incarnation; d still is not
+        Assert.Equal("epoch-c2", h.Coordinator.Captures[new CaptureId("c")].Epoch.Value);
+
+        // The old primary stops: the set promotes c's former incarnation and commits it.
+        var result = h.Tick(h.Response("b", Status(1, TableState.Stopped, checkpoint: 5)));
+
+        var commit = Assert.Single(result.Outbox, m => m.DispatchTableRequest?.AddTable is { IsSecondary: false });
+        Assert.Equal(new CaptureId("c"), commit.To);
+        Assert.True(commit.Header.ProcessorEpoch.IsNone);
+    }
+
+    private static Heartbeat HeartbeatTo(string capture, TickResult result) =>
+        Assert.Single(result.Outbox, m => m.To == capture && m.Type == MessageType.Heartbeat).Heartbeat!;
 }
