@@ -248,10 +248,32 @@ public sealed class SpanMap<TValue>
         }
 
         _ordered = merged;
-        _added.Clear();
-        _removed.Clear();
+        ClearScratch();
         _valuesStale = false;
     }
+
+    /// <summary>
+    /// Empties the pending lists; after a large batch (an owner fail-over rebuild adds every span
+    /// at once) their capacity is released too, not kept for the life of the map.
+    /// </summary>
+    private void ClearScratch()
+    {
+        const int KeptCapacity = 1024;
+        _added.Clear();
+        _removed.Clear();
+        if (_added.Capacity > KeptCapacity)
+        {
+            _added.Capacity = KeptCapacity;
+        }
+
+        if (_removed.EnsureCapacity(0) > KeptCapacity)
+        {
+            _removed.TrimExcess();
+        }
+    }
+
+    /// <summary>Makes room for <paramref name="count"/> entries in total (e.g. before a rebuild adds them all).</summary>
+    public void EnsureCapacity(int count) => _items.EnsureCapacity(count);
 
     private void RefreshValues()
     {
