@@ -229,17 +229,26 @@ public sealed class SpanMap<TValue>
         int j = 0;
         int k = 0;
         var old = _ordered;
+        bool anyRemoved = _removed.Count > 0;
         while (i < old.Length || j < _added.Count)
         {
-            if (i < old.Length && _removed.Contains(old[i].Key))
+            if (anyRemoved && i < old.Length && _removed.Contains(old[i].Key))
             {
                 i++;
                 continue;
             }
 
-            bool takeOld = j >= _added.Count || (i < old.Length && old[i].Key.CompareTo(_added[j]) < 0);
-            Span key = takeOld ? old[i++].Key : _added[j++];
-            merged[k++] = new KeyValuePair<Span, TValue>(key, _items[key]);
+            // Kept entries carry their value over (no hashing) unless some value was replaced.
+            if (j >= _added.Count || (i < old.Length && old[i].Key.CompareTo(_added[j]) < 0))
+            {
+                var entry = old[i++];
+                merged[k++] = _valuesStale ? new KeyValuePair<Span, TValue>(entry.Key, _items[entry.Key]) : entry;
+            }
+            else
+            {
+                Span key = _added[j++];
+                merged[k++] = new KeyValuePair<Span, TValue>(key, _items[key]);
+            }
         }
 
         if (k != merged.Length)
