@@ -41,6 +41,9 @@ public sealed class CaptureManager
     private SortedDictionary<CaptureId, IReadOnlyList<TableStatus>>? _pendingInit;
     private SortedDictionary<CaptureId, IReadOnlyList<TableStatus>>? _pendingRemoved;
 
+    /// <summary>The span list of each capture's last heartbeat; handed out again while unchanged (never mutated).</summary>
+    private readonly Dictionary<CaptureId, Span[]> _lastHeartbeatSpans = [];
+
     /// <summary>Logical clock for heartbeats and stats collection.</summary>
     private long _tickCounter;
 
@@ -221,7 +224,7 @@ public sealed class CaptureManager
                 To = id,
                 Heartbeat = new Heartbeat
                 {
-                    Spans = (IReadOnlyList<Span>?)spans[i] ?? [],
+                    Spans = spans[i],
                     IsStopping = id == drainingTarget,
                     CollectStats = _pendingCollect,
                     Barrier = barrier,
@@ -360,23 +363,61 @@ public sealed class CaptureManager
         }
     }
 
-    /// <summary>Per known capture (index order), the spans in which it holds any role, in span order; null when none.</summary>
-    private List<Span>?[] CollectHeartbeatSpans(SpanMap<ReplicationSet> sets, CaptureIndex index)
+    /// <summary>
+    /// Per known capture (index order), the spans in which it holds any role, in span order. A
+    /// capture whose spans are the same as in its last heartbeat gets the same array again (arrays
+    /// handed out are never changed), so a steady-state heartbeat allocates nothing per span: the
+    /// walk only compares each span with the previous list and copies when they first differ.
+    /// </summary>
+    private Span[][] CollectHeartbeatSpans(SpanMap<ReplicationSet> sets, CaptureIndex index)
     {
-        var lists = new List<Span>?[index.Count];
+        var previous = new Span[index.Count][];
+        var matched = new int[index.Count];
+        var changed = new List<Span>?[index.Count];
+        for (int i = 0; i < index.Count; i++)
+        {
+            previous[i] = _lastHeartbeatSpans.TryGetValue(index.Ids[i], out var last) ? last : [];
+        }
+
         int capacity = index.Count == 0 ? 0 : (sets.Count / index.Count) + 16;
         foreach (ref readonly var entry in sets.Ordered())
         {
             foreach (var (capture, _) in entry.Value.Captures)
             {
                 int position = index.IndexOf(capture);
-                if (position >= 0) // a role of a capture that already left: nobody to tell
+                if (position < 0)
                 {
-                    (lists[position] ??= new List<Span>(capacity)).Add(entry.Key);
+                    continue; // a role of a capture that already left: nobody to tell
                 }
+
+                if (changed[position] is null)
+                {
+                    var before = previous[position];
+                    int next = matched[position];
+                    if (next < before.Length && before[next] == entry.Key)
+                    {
+                        matched[position] = next + 1;
+                        continue;
+                    }
+
+                    changed[position] = new List<Span>(capacity);
+                    changed[position]!.AddRange(before.AsSpan(0, next));
+                }
+
+                changed[position]!.Add(entry.Key);
             }
         }
 
-        return lists;
+        var result = new Span[index.Count][];
+        _lastHeartbeatSpans.Clear();
+        for (int i = 0; i < index.Count; i++)
+        {
+            result[i] = changed[i] is { } list ? [.. list]
+                : matched[i] == previous[i].Length ? previous[i]
+                : previous[i][..matched[i]];
+            _lastHeartbeatSpans[index.Ids[i]] = result[i];
+        }
+
+        return result;
     }
 }

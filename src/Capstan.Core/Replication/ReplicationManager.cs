@@ -173,6 +173,7 @@ public sealed partial class ReplicationManager
             }
         }
 
+        Spans.EnsureCapacity(bySpan.Count);
         var spans = new List<Span>(bySpan.Keys);
         spans.Sort(static (a, b) => a.CompareTo(b));
         foreach (var span in spans)

@@ -20,11 +20,13 @@ public sealed partial class ReplicationSet
     private Stats? _stats;
 
     /// <summary>
-    /// Secondaries known to have reported Prepared (value always Secondary). Only consulted when
-    /// several secondaries exist after a rebuild, to pick the one to promote (see
-    /// <c>ChooseSecondaryToPromote</c>). An entry is dropped whenever its capture loses the role.
+    /// Secondaries known to have reported Prepared. Only consulted when several secondaries exist
+    /// after a rebuild, to pick the one to promote (see <c>ChooseSecondaryToPromote</c>). An entry
+    /// is dropped whenever its capture loses the role. Null when empty, which is the state of
+    /// almost every set (only an add or a move in flight has one): a reference instead of an
+    /// inline map keeps every set 24 bytes smaller.
     /// </summary>
-    private RoleMap _prepared;
+    private List<CaptureId>? _prepared;
 
     /// <summary>True when the current stats carry a "puller-egress" stage (or no stats arrived yet: the seed counts).</summary>
     private bool _hasPullerEgress = true;
@@ -212,7 +214,7 @@ public sealed partial class ReplicationSet
                     break;
                 case TableState.Prepared:
                     SetCapture(capture, CaptureRole.Secondary);
-                    _prepared.Set(capture, CaptureRole.Secondary);
+                    MarkPrepared(capture);
                     committed = true;
                     break;
                 case TableState.Stopping:
@@ -311,7 +313,7 @@ public sealed partial class ReplicationSet
             }
 
             _captures.Remove(capture);
-            _prepared.Remove(capture);
+            UnmarkPrepared(capture);
         }
     }
 
@@ -334,7 +336,7 @@ public sealed partial class ReplicationSet
 
         Primary = capture;
         _captures.Set(capture, CaptureRole.Primary);
-        _prepared.Remove(capture);
+        UnmarkPrepared(capture);
     }
 
     private void ClearPrimary()
@@ -345,6 +347,28 @@ public sealed partial class ReplicationSet
         }
 
         Primary = CaptureId.None;
+    }
+
+    /// <summary>The captures remembered as prepared (empty when none).</summary>
+    private IReadOnlyList<CaptureId> PreparedCaptures => (IReadOnlyList<CaptureId>?)_prepared ?? [];
+
+    private bool IsPrepared(CaptureId capture) => _prepared is not null && _prepared.Contains(capture);
+
+    private void MarkPrepared(CaptureId capture)
+    {
+        _prepared ??= new List<CaptureId>(1);
+        if (!IsPrepared(capture))
+        {
+            _prepared.Add(capture);
+        }
+    }
+
+    private void UnmarkPrepared(CaptureId capture)
+    {
+        if (_prepared is not null && _prepared.Remove(capture) && _prepared.Count == 0)
+        {
+            _prepared = null;
+        }
     }
 
     private ReplicationSetInconsistentException Inconsistent(string detail) => new($"{detail}; {this}");

@@ -142,9 +142,10 @@ public sealed class BasicScheduler : IScheduler
         // Cheap check first: when every set's span is current there is nothing to remove (the usual
         // case after CREATE TABLE), and no span set needs to be built.
         int found = 0;
+        var cursor = default(SpanMapCursor); // current spans come in span order
         for (int i = 0; i < currentSpans.Count; i++)
         {
-            if (sets.ContainsKey(currentSpans[i]))
+            if (sets.TryGetValue(currentSpans[i], ref cursor, out _))
             {
                 found++;
             }

@@ -229,17 +229,26 @@ public sealed class SpanMap<TValue>
         int j = 0;
         int k = 0;
         var old = _ordered;
+        bool anyRemoved = _removed.Count > 0;
         while (i < old.Length || j < _added.Count)
         {
-            if (i < old.Length && _removed.Contains(old[i].Key))
+            if (anyRemoved && i < old.Length && _removed.Contains(old[i].Key))
             {
                 i++;
                 continue;
             }
 
-            bool takeOld = j >= _added.Count || (i < old.Length && old[i].Key.CompareTo(_added[j]) < 0);
-            Span key = takeOld ? old[i++].Key : _added[j++];
-            merged[k++] = new KeyValuePair<Span, TValue>(key, _items[key]);
+            // Kept entries carry their value over (no hashing) unless some value was replaced.
+            if (j >= _added.Count || (i < old.Length && old[i].Key.CompareTo(_added[j]) < 0))
+            {
+                var entry = old[i++];
+                merged[k++] = _valuesStale ? new KeyValuePair<Span, TValue>(entry.Key, _items[entry.Key]) : entry;
+            }
+            else
+            {
+                Span key = _added[j++];
+                merged[k++] = new KeyValuePair<Span, TValue>(key, _items[key]);
+            }
         }
 
         if (k != merged.Length)
@@ -248,10 +257,32 @@ public sealed class SpanMap<TValue>
         }
 
         _ordered = merged;
-        _added.Clear();
-        _removed.Clear();
+        ClearScratch();
         _valuesStale = false;
     }
+
+    /// <summary>
+    /// Empties the pending lists; after a large batch (an owner fail-over rebuild adds every span
+    /// at once) their capacity is released too, not kept for the life of the map.
+    /// </summary>
+    private void ClearScratch()
+    {
+        const int KeptCapacity = 1024;
+        _added.Clear();
+        _removed.Clear();
+        if (_added.Capacity > KeptCapacity)
+        {
+            _added.Capacity = KeptCapacity;
+        }
+
+        if (_removed.EnsureCapacity(0) > KeptCapacity)
+        {
+            _removed.TrimExcess();
+        }
+    }
+
+    /// <summary>Makes room for <paramref name="count"/> entries in total (e.g. before a rebuild adds them all).</summary>
+    public void EnsureCapacity(int count) => _items.EnsureCapacity(count);
 
     private void RefreshValues()
     {
