@@ -1,0 +1,44 @@
+using System.CommandLine;
+using Capstan.Cli.Demo;
+using Spectre.Console;
+
+var captures = new Option<int>("--captures") { Description = "captures to start with (at least 1)", DefaultValueFactory = _ => DemoOptions.Defaults.Captures };
+var tables = new Option<int>("--tables") { Description = "tables in the changefeed (1..1000000)", DefaultValueFactory = _ => DemoOptions.Defaults.Tables };
+var seed = new Option<ulong>("--seed") { Description = "seed of everything random (replays a --fast run exactly)", DefaultValueFactory = _ => DemoOptions.Defaults.Seed };
+var duration = new Option<TimeSpan>("--duration")
+{
+    Description = "time budget of the whole scenario, e.g. 00:02:00 (simulated time with --fast)",
+    DefaultValueFactory = _ => DemoOptions.Defaults.Duration,
+};
+var fast = new Option<bool>("--fast") { Description = "run on fake time, stepping as fast as possible (deterministic)" };
+var interactive = new Option<bool>("--interactive") { Description = "after the scenario, keep the cluster running until Ctrl+C" };
+
+var demo = new Command("demo", "run an embedded cluster and narrate scheduling: balance, join, move, drain, crash, owner fail-over, gap check")
+{
+    captures, tables, seed, duration, fast, interactive,
+};
+demo.SetAction(async (parse, cancellationToken) =>
+{
+    var options = new DemoOptions
+    {
+        Captures = parse.GetValue(captures),
+        Tables = parse.GetValue(tables),
+        Seed = parse.GetValue(seed),
+        Duration = parse.GetValue(duration),
+        Fast = parse.GetValue(fast),
+        Interactive = parse.GetValue(interactive),
+    };
+    if (options.Validate() is { } problem)
+    {
+        await Console.Error.WriteLineAsync(problem).ConfigureAwait(false);
+        return 2;
+    }
+
+    IDemoOutput output = AnsiConsole.Profile.Capabilities.Interactive
+        ? new LiveDemoOutput(AnsiConsole.Console)
+        : new PlainDemoOutput(Console.Out);
+    return await new DemoRunner(options, output).RunAsync(cancellationToken).ConfigureAwait(false);
+});
+
+var root = new RootCommand("Capstan: TiCDC's two-phase table scheduler in C#") { demo };
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

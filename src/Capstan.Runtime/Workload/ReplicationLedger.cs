@@ -1,0 +1,141 @@
+namespace Capstan.Runtime.Workload;
+
+using Capstan.Core.Model;
+using Capstan.Core.Spans;
+
+/// <summary>Who sank a range: one executor incarnation (a capture's agent in one processor epoch).</summary>
+/// <param name="Capture">The capture.</param>
+/// <param name="Epoch">Its processor epoch (the incarnation).</param>
+public readonly record struct SinkWriter(CaptureId Capture, ProcessorEpoch Epoch)
+{
+    /// <inheritdoc/>
+    public override string ToString() => Epoch.IsNone ? Capture.ToString() : $"{Capture}#{Epoch}";
+}
+
+/// <summary>A ts range (From, To] of one span that one writer applied to the downstream.</summary>
+/// <param name="Writer">Who applied it.</param>
+/// <param name="From">Exclusive lower bound: the sink checkpoint before.</param>
+/// <param name="To">Inclusive upper bound: the sink checkpoint after.</param>
+/// <param name="Events">Change events in the range (per the <see cref="TableWorkload"/>).</param>
+public readonly record struct AppliedRange(SinkWriter Writer, Ts From, Ts To, long Events);
+
+/// <summary>
+/// The simulated downstream's record of what was applied: for every (changefeed, span), the ts
+/// ranges each executor incarnation sank, and which incarnations abandoned the span without handing
+/// it over (killed or self-fenced while holding it). Shared by every
+/// <see cref="SimulatedTableExecutor"/> of a cluster; thread-safe. <see cref="GapChecker"/> proves
+/// from it that no ts range was skipped and none was applied twice except as an allowed replay
+/// after a crash.
+/// </summary>
+public sealed class ReplicationLedger
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<(ChangefeedId Changefeed, Span Span), SpanRecord> _spans = [];
+
+    /// <summary>Ranges recorded so far (after merging contiguous pieces of one writer).</summary>
+    public int RangeCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                int count = 0;
+                foreach (var record in _spans.Values)
+                {
+                    count += record.Ranges.Count;
+                }
+
+                return count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Records that <paramref name="writer"/> applied (from, to] of a span. A range that continues
+    /// the writer's previous range of the span is merged into it.
+    /// </summary>
+    public void RecordApplied(ChangefeedId changefeed, Span span, SinkWriter writer, Ts from, Ts to, long events)
+    {
+        if (to <= from)
+        {
+            throw new ArgumentException($"empty or inverted range ({from}, {to}] for {span} by {writer}");
+        }
+
+        lock (_gate)
+        {
+            var record = GetOrAdd(changefeed, span);
+            var ranges = record.Ranges;
+            for (int i = ranges.Count - 1; i >= 0 && i >= ranges.Count - 4; i--)
+            {
+                if (ranges[i].Writer == writer && ranges[i].To == from)
+                {
+                    ranges[i] = ranges[i] with { To = to, Events = ranges[i].Events + events };
+                    return;
+                }
+            }
+
+            ranges.Add(new AppliedRange(writer, from, to, events));
+        }
+    }
+
+    /// <summary>
+    /// Records that <paramref name="writer"/> stopped holding the span without a clean hand-over (it
+    /// was killed or fenced): a successor may legitimately re-apply what it sank after the last
+    /// checkpoint it reported.
+    /// </summary>
+    public void RecordAbandoned(ChangefeedId changefeed, Span span, SinkWriter writer)
+    {
+        lock (_gate)
+        {
+            GetOrAdd(changefeed, span).Abandoned.Add(writer);
+        }
+    }
+
+    /// <summary>A copy of one span's record: its ranges in recording order and its abandoning writers.</summary>
+    public (IReadOnlyList<AppliedRange> Ranges, IReadOnlySet<SinkWriter> Abandoned) Get(ChangefeedId changefeed, Span span)
+    {
+        lock (_gate)
+        {
+            return _spans.TryGetValue((changefeed, span), out var record)
+                ? ([.. record.Ranges], new HashSet<SinkWriter>(record.Abandoned))
+                : ([], new HashSet<SinkWriter>());
+        }
+    }
+
+    /// <summary>The spans of a changefeed that have a record, in span order.</summary>
+    public IReadOnlyList<Span> Spans(ChangefeedId changefeed)
+    {
+        lock (_gate)
+        {
+            List<Span> spans = [];
+            foreach (var key in _spans.Keys)
+            {
+                if (key.Changefeed == changefeed)
+                {
+                    spans.Add(key.Span);
+                }
+            }
+
+            spans.Sort();
+            return spans;
+        }
+    }
+
+    private SpanRecord GetOrAdd(ChangefeedId changefeed, Span span)
+    {
+        if (!_spans.TryGetValue((changefeed, span), out var record))
+        {
+            record = new SpanRecord();
+            _spans.Add((changefeed, span), record);
+        }
+
+        return record;
+    }
+
+    private sealed class SpanRecord
+    {
+        public List<AppliedRange> Ranges { get; } = [];
+
+        public HashSet<SinkWriter> Abandoned { get; } = [];
+    }
+}
