@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Capstan.Cli.Demo;
+using Capstan.Cli.Server;
 using Spectre.Console;
 
 var captures = new Option<int>("--captures") { Description = "captures to start with (at least 1)", DefaultValueFactory = _ => DemoOptions.Defaults.Captures };
@@ -40,5 +41,10 @@ demo.SetAction(async (parse, cancellationToken) =>
     return await new DemoRunner(options, output).RunAsync(cancellationToken).ConfigureAwait(false);
 });
 
-var root = new RootCommand("Capstan: TiCDC's two-phase table scheduler in C#") { demo };
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+var server = ServerCommand.Create();
+var root = new RootCommand("Capstan: TiCDC's two-phase table scheduler in C#") { demo, server, ChangefeedCommand.Create() };
+var parsed = root.Parse(args);
+
+// `server` handles SIGTERM/Ctrl+C itself (drain first, then leave); the parser must not end it after 2 s.
+var invocation = parsed.CommandResult.Command == server ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null;
+return await parsed.InvokeAsync(invocation).ConfigureAwait(false);
