@@ -75,6 +75,11 @@ public static class TableLists
 
     private static (long First, long Last) ParseRange(string part)
     {
+        if (part.Length == 0)
+        {
+            throw new FormatException("an empty entry between commas; table ids are positive integers (e.g. 1-1000 or 1,2,5-9)");
+        }
+
         int dash = part.IndexOf('-', 1);
         if (dash < 0)
         {
