@@ -146,14 +146,14 @@ public sealed class ClusterTests(EtcdServer etcd, ITestOutputHelper output) : IC
 
         cluster[old.CaptureId].Resume();
         cluster.Log($"resumed {old.CaptureId}; the owner is now {successor.CaptureId} (revision {successor.OwnerRevision})");
-        await cluster.WaitUntilAsync(async () => await cluster[old.CaptureId].StatusAsync() is { Incarnation: 2, Phase: "Running" },
+        await cluster.WaitUntilAsync(async () => await cluster[old.CaptureId].StatusAsync() is { Incarnation: >= 2, Phase: "Running" },
             Patience, $"{old.CaptureId} fences itself and joins again as a new incarnation");
         var resumed = (await cluster[old.CaptureId].StatusAsync())!;
         cluster.Log($"{old.CaptureId} after resuming: fencings {resumed.Fencings}, checkpoint writes accepted {resumed.StatusWrites.Accepted} " +
             $"refused {resumed.StatusWrites.Refused} failed {resumed.StatusWrites.Failed}; " +
             $"stale-owner messages dropped by the others: {string.Join(", ", await StaleDropsAsync(cluster, others))}");
         Assert.Null(resumed.OwnerRevision);
-        Assert.Equal(1, resumed.Fencings);
+        Assert.True(resumed.Fencings >= 1, "the resumed owner fenced itself");
         Assert.Equal(successor.CaptureId, resumed.Owner?.CaptureId);
         await monitor.WaitAboveAsync(baseline, monitor.Now, Patience, "the new owner's checkpoint keeps advancing");
 

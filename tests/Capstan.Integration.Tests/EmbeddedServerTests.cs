@@ -1,6 +1,5 @@
 namespace Capstan.Integration.Tests;
 
-using System.Diagnostics;
 using Capstan.Integration.Tests.Support;
 using Capstan.Protocol.Transport;
 using Grpc.Core;
@@ -63,30 +62,30 @@ public sealed class EmbeddedServerTests(ITestOutputHelper output)
         var server = await cluster.StartAsync("solo");
         var url = server.HttpUrl.ToString();
 
-        var created = await CliAsync("changefeed", "create", "--server", url, "--id", "cf1", "--tables", "1-100,200");
+        var created = await Cli.RunAsync("changefeed", "create", "--server", url, "--id", "cf1", "--tables", "1-100,200");
         Assert.True(created.ExitCode == 0, created.Output);
         Assert.Contains("101 tables (1-100,200)", created.Output, StringComparison.Ordinal);
         await cluster.WaitUntilAsync(async () => CapstanCluster.AllReplicatingOn(await cluster.OwnerStatusAsync(), 101, ["solo"]), Patience, "101 tables replicate");
 
-        var duplicate = await CliAsync("changefeed", "create", "--server", url, "--id", "cf1", "--tables", "1-5");
+        var duplicate = await Cli.RunAsync("changefeed", "create", "--server", url, "--id", "cf1", "--tables", "1-5");
         Assert.Equal(1, duplicate.ExitCode);
         Assert.Contains("already exists", duplicate.Output, StringComparison.Ordinal);
-        var badTables = await CliAsync("changefeed", "create", "--server", url, "--id", "cf2", "--tables", "5-1");
+        var badTables = await Cli.RunAsync("changefeed", "create", "--server", url, "--id", "cf2", "--tables", "5-1");
         Assert.Equal(1, badTables.ExitCode);
         Assert.Contains("ends before it starts", badTables.Output, StringComparison.Ordinal);
-        var badId = await CliAsync("changefeed", "create", "--server", url, "--id", "cf 2", "--tables", "1");
+        var badId = await Cli.RunAsync("changefeed", "create", "--server", url, "--id", "cf 2", "--tables", "1");
         Assert.Equal(1, badId.ExitCode);
         Assert.Contains("400", badId.Output, StringComparison.Ordinal);
 
-        var list = await CliAsync("changefeed", "list", "--server", url);
+        var list = await Cli.RunAsync("changefeed", "list", "--server", url);
         Assert.True(list.ExitCode == 0, list.Output);
         Assert.Contains("cf1", list.Output, StringComparison.Ordinal);
         Assert.Contains("101", list.Output, StringComparison.Ordinal);
 
-        var removed = await CliAsync("changefeed", "remove", "--server", url, "--id", "cf1");
+        var removed = await Cli.RunAsync("changefeed", "remove", "--server", url, "--id", "cf1");
         Assert.True(removed.ExitCode == 0, removed.Output);
         await cluster.WaitUntilAsync(async () => (await server.StatusAsync())?.Agents.Count == 0, Patience, "the agent of the removed changefeed is gone");
-        var unreachable = await CliAsync("changefeed", "list", "--server", $"http://127.0.0.1:{Repository.FreePort()}");
+        var unreachable = await Cli.RunAsync("changefeed", "list", "--server", $"http://127.0.0.1:{Repository.FreePort()}");
         Assert.Equal(1, unreachable.ExitCode);
         Assert.Contains("cannot reach", unreachable.Output, StringComparison.Ordinal);
     }
@@ -94,37 +93,14 @@ public sealed class EmbeddedServerTests(ITestOutputHelper output)
     [Fact(DisplayName = "Bad settings stop the server at once with a message naming the key and where it came from (exit code 2)")]
     public async Task BadSettings_ExitTwo_NamingKeyAndSource()
     {
-        var ttl = await CliWithAsync(("CAPSTAN_SESSION_TTL", "1.5s"), "server");
+        var ttl = await Cli.RunWithAsync(("CAPSTAN_SESSION_TTL", "1.5s"), "server");
         Assert.Equal(2, ttl.ExitCode);
         Assert.Contains("session-ttl", ttl.Output, StringComparison.Ordinal);
-        var unit = await CliWithAsync(null, "server", "--graceful-shutdown-timeout", "30");
+        var unit = await Cli.RunWithAsync(null, "server", "--graceful-shutdown-timeout", "30");
         Assert.Equal(2, unit.ExitCode);
         Assert.Contains("--graceful-shutdown-timeout", unit.Output, StringComparison.Ordinal);
-        var anywhere = await CliWithAsync(null, "server", "--addr", "0.0.0.0:0");
+        var anywhere = await Cli.RunWithAsync(null, "server", "--addr", "0.0.0.0:0");
         Assert.Equal(2, anywhere.ExitCode);
         Assert.Contains("advertise-addr", anywhere.Output, StringComparison.Ordinal);
-    }
-
-    private static Task<(int ExitCode, string Output)> CliAsync(params string[] arguments) => CliWithAsync(null, arguments);
-
-    private static async Task<(int ExitCode, string Output)> CliWithAsync((string Name, string Value)? variable, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Repository.CapstanDll);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        if (variable is { } v)
-        {
-            start.Environment[v.Name] = v.Value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(Patience);
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

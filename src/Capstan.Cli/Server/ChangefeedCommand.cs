@@ -3,6 +3,9 @@ namespace Capstan.Cli.Server;
 using System.CommandLine;
 using System.Globalization;
 using System.Net.Http.Json;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Capstan.Server;
 
@@ -16,11 +19,12 @@ internal static class ChangefeedCommand
     public static Command Create()
     {
         var server = new Option<string>("--server") { Description = "HTTP address of any capture", DefaultValueFactory = _ => "http://" + Capstan.Server.Configuration.ServerSettings.DefaultHttp };
+        var ca = new Option<string?>("--ca") { Description = "CA certificate (PEM) to trust for an https:// --server" };
         var id = new Option<string>("--id") { Description = "changefeed id, e.g. cf1", Required = true };
         var tables = new Option<string>("--tables") { Description = "tables, e.g. 1-1000 or 1,2,5-9", Required = true };
 
-        var create = new Command("create", "create a changefeed over a list of tables") { server, id, tables };
-        create.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(server)!, async client =>
+        var create = new Command("create", "create a changefeed over a list of tables") { server, ca, id, tables };
+        create.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(server)!, parse.GetValue(ca), async client =>
         {
             using var response = await client.PostAsJsonAsync(
                 "server/changefeeds", new CreateChangefeedRequest(parse.GetValue(id), parse.GetValue(tables)), ServerEndpoints.Json, cancellationToken)
@@ -35,8 +39,8 @@ internal static class ChangefeedCommand
             return 0;
         }));
 
-        var list = new Command("list", "list changefeeds with their persisted checkpoints") { server };
-        list.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(server)!, async client =>
+        var list = new Command("list", "list changefeeds with their persisted checkpoints") { server, ca };
+        list.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(server)!, parse.GetValue(ca), async client =>
         {
             using var response = await client.GetAsync("server/changefeeds", cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
@@ -56,8 +60,8 @@ internal static class ChangefeedCommand
         }));
 
         var removeId = new Option<string>("--id") { Description = "changefeed id", Required = true };
-        var remove = new Command("remove", "remove a changefeed and its status") { server, removeId };
-        remove.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(server)!, async client =>
+        var remove = new Command("remove", "remove a changefeed and its status") { server, ca, removeId };
+        remove.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(server)!, parse.GetValue(ca), async client =>
         {
             using var response = await client.DeleteAsync($"server/changefeeds/{Uri.EscapeDataString(parse.GetValue(removeId)!)}", cancellationToken)
                 .ConfigureAwait(false);
@@ -73,7 +77,7 @@ internal static class ChangefeedCommand
         return new Command("changefeed", "create, list or remove changefeeds of a running cluster") { create, list, remove };
     }
 
-    private static async Task<int> RunAsync(string server, Func<HttpClient, Task<int>> call)
+    private static async Task<int> RunAsync(string server, string? ca, Func<HttpClient, Task<int>> call)
     {
         if (!Uri.TryCreate(server.Contains("://", StringComparison.Ordinal) ? server : "http://" + server, UriKind.Absolute, out var baseAddress))
         {
@@ -81,7 +85,32 @@ internal static class ChangefeedCommand
             return 2;
         }
 
-        using var client = new HttpClient { BaseAddress = new Uri(baseAddress.GetLeftPart(UriPartial.Authority) + "/"), Timeout = TimeSpan.FromSeconds(30) };
+        X509Certificate2Collection? roots = null;
+        if (ca is not null)
+        {
+            try
+            {
+                roots = [];
+                roots.ImportFromPemFile(ca);
+            }
+            catch (Exception error) when (error is IOException or CryptographicException or UnauthorizedAccessException)
+            {
+                await Console.Error.WriteLineAsync($"--ca: cannot read '{ca}': {error.Message}").ConfigureAwait(false);
+                return 2;
+            }
+        }
+
+        using var handler = new SocketsHttpHandler();
+        if (roots is not null)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => TrustedBy(roots, certificate, errors);
+        }
+
+        using var client = new HttpClient(handler)
+        {
+            BaseAddress = new Uri(baseAddress.GetLeftPart(UriPartial.Authority) + "/"),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
         try
         {
             return await call(client).ConfigureAwait(false);
@@ -91,6 +120,21 @@ internal static class ChangefeedCommand
             await Console.Error.WriteLineAsync($"cannot reach {client.BaseAddress}: {error.Message}").ConfigureAwait(false);
             return 1;
         }
+    }
+
+    private static bool TrustedBy(X509Certificate2Collection roots, X509Certificate? certificate, SslPolicyErrors errors)
+    {
+        if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var loaded = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return chain.Build(loaded);
     }
 
     private static async Task<int> FailAsync(HttpResponseMessage response, CancellationToken cancellationToken)

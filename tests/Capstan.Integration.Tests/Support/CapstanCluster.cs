@@ -57,6 +57,9 @@ public sealed class CapstanCluster : IAsyncDisposable
         ["CAPSTAN_EXECUTOR__STOP_MILLISECONDS"] = "50",
     };
 
+    /// <summary>When set, the HTTP clients speak HTTPS through this handler (it must trust the servers' CA).</summary>
+    public HttpMessageHandler? Https { get; set; }
+
     /// <summary>Seconds since the cluster was created (for the test output).</summary>
     public double Elapsed => _clock.Elapsed.TotalSeconds;
 
@@ -106,7 +109,7 @@ public sealed class CapstanCluster : IAsyncDisposable
         }
 
         arguments.AddRange(extraArguments);
-        var process = ServerProcess.Start(capture, ports.Grpc, ports.Http, arguments, Environment, Path.Combine(LogDirectory, capture + ".log"));
+        var process = ServerProcess.Start(capture, ports.Grpc, ports.Http, arguments, Environment, Path.Combine(LogDirectory, capture + ".log"), Https);
         lock (_gate)
         {
             _current[capture] = process;

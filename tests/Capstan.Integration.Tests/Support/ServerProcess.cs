@@ -22,14 +22,16 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly List<string> _lines = [];
     private readonly HttpClient _http;
 
-    private ServerProcess(string captureId, int grpcPort, int httpPort, Process process, StreamWriter log)
+    private ServerProcess(string captureId, int grpcPort, int httpPort, Process process, StreamWriter log, HttpMessageHandler? https)
     {
         CaptureId = captureId;
         GrpcPort = grpcPort;
         HttpPort = httpPort;
         _process = process;
         _log = log;
-        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/"), Timeout = TimeSpan.FromSeconds(3) };
+        _http = https is null
+            ? new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}/"), Timeout = TimeSpan.FromSeconds(3) }
+            : new HttpClient(https, disposeHandler: false) { BaseAddress = new Uri($"https://127.0.0.1:{httpPort}/"), Timeout = TimeSpan.FromSeconds(3) };
     }
 
     /// <summary>The capture id.</summary>
@@ -67,7 +69,8 @@ public sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>Starts the process with <paramref name="arguments"/> after <c>server</c>, and the given environment.</summary>
     public static ServerProcess Start(
-        string captureId, int grpcPort, int httpPort, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, string logPath)
+        string captureId, int grpcPort, int httpPort, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, string logPath,
+        HttpMessageHandler? https = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -99,7 +102,7 @@ public sealed class ServerProcess : IAsyncDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
         var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var server = new ServerProcess(captureId, grpcPort, httpPort, process, log);
+        var server = new ServerProcess(captureId, grpcPort, httpPort, process, log, https);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         server.Append($"=== {DateTime.Now:HH:mm:ss.fff} start: dotnet capstan.dll server {string.Join(' ', arguments)}");
