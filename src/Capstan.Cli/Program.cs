@@ -45,6 +45,10 @@ var server = ServerCommand.Create();
 var root = new RootCommand("Capstan: TiCDC's two-phase table scheduler in C#") { demo, server, ChangefeedCommand.Create() };
 var parsed = root.Parse(args);
 
-// `server` handles SIGTERM/Ctrl+C itself (drain first, then leave); the parser must not end it after 2 s.
-var invocation = parsed.CommandResult.Command == server ? new InvocationConfiguration { ProcessTerminationTimeout = null } : null;
+// Ctrl+C / SIGTERM cancel the demo's token; give it time to run its final gap check before exiting.
+// `server` handles those signals itself (drain first, then leave): the parser must not end it at all.
+var invocation = new InvocationConfiguration
+{
+    ProcessTerminationTimeout = parsed.CommandResult.Command == server ? null : TimeSpan.FromSeconds(60),
+};
 return await parsed.InvokeAsync(invocation).ConfigureAwait(false);

@@ -236,6 +236,27 @@ public sealed class GrpcTransportTests
         Assert.Empty(counters.Peers);
     }
 
+    [Fact(DisplayName = "A peer that leaves membership: its connection closes, its buffered messages are counted as dropped, and later sends to it are refused")]
+    public async Task PeerLeaves_ConnectionClosed_BufferDropped()
+    {
+        var book = new AddressBook { ["b"] = $"127.0.0.1:{AddressBook.FreePort()}" };
+        await using var transport = Transport(book, new GrpcTransportOptions
+        {
+            ReconnectInitialDelay = TimeSpan.FromMilliseconds(10),
+            ReconnectMaxDelay = TimeSpan.FromMilliseconds(50),
+        });
+        using var coordinator = transport.Open("a", "cf", TransportRole.Scheduler);
+        Assert.Equal(3, coordinator.Send([.. Enumerable.Range(1, 3).Select(table => TestMessages.Heartbeat("a", "b", table))]));
+        await Wait.UntilAsync(() => transport.Counters.ConnectFailures >= 1, () => $"{transport.Counters}");
+
+        book["b"] = null;
+
+        await Wait.UntilAsync(() => transport.Counters.Peers.Count == 0, () => $"{transport.Counters}");
+        Assert.Equal(3, transport.Counters.DroppedOnDisconnect);
+        Assert.Equal(0, coordinator.Send([TestMessages.Heartbeat("a", "b", 4)]));
+        Assert.Equal(1, transport.Counters.RefusedUnknownPeer);
+    }
+
     /// <summary>The most spans a <see cref="TestMessages.BigHeartbeat"/> may list to fit a frame of <paramref name="limit"/> bytes.</summary>
     internal static int LargestFitting(int limit, string from, string changefeed)
     {

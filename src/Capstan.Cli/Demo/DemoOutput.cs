@@ -119,14 +119,21 @@ public sealed class LiveDemoOutput(IAnsiConsole console) : IDemoOutput
         console.Write(new Rule($"[bold]{Markup.Escape(title)}[/]").LeftJustified());
         _phaseLines.Clear();
         _inPhase = true;
-        ClusterSnapshot? last = null;
         try
         {
             await console.Live(new Text("starting…")).AutoClear(true).StartAsync(async context =>
             {
+                long lastRender = long.MinValue;
                 await body(snapshot =>
                 {
-                    last = snapshot;
+                    // Fast runs report every step; a terminal needs no more than ~20 frames a second.
+                    long now = Environment.TickCount64;
+                    if (now - lastRender < 50)
+                    {
+                        return;
+                    }
+
+                    lastRender = now;
                     context.UpdateTarget(Render(snapshot));
                     context.Refresh();
                 }).ConfigureAwait(false);
@@ -141,8 +148,6 @@ public sealed class LiveDemoOutput(IAnsiConsole console) : IDemoOutput
         {
             console.MarkupLine($"  {Markup.Escape(line)}");
         }
-
-        _ = last;
     }
 
     /// <inheritdoc/>

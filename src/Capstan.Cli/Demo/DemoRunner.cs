@@ -22,7 +22,9 @@ public sealed class DemoRunner(DemoOptions options, IDemoOutput output)
     public const long SessionTtlMilliseconds = 2_000;
 
     private EmbeddedCluster _cluster = null!;
-    private ChangefeedInfo _changefeed = null!;
+    private ChangefeedInfo? _changefeed;
+
+    private ChangefeedInfo Changefeed => _changefeed ?? throw new InvalidOperationException("no changefeed yet");
     private long _deadlineMilliseconds;
 
     /// <summary>Runs the scenario.</summary>
@@ -56,13 +58,18 @@ public sealed class DemoRunner(DemoOptions options, IDemoOutput output)
         catch (DemoTimeoutException timeout)
         {
             output.Line(timeout.Message);
-            output.Summary(_cluster.Snapshot(_changefeed.Id));
+            output.Summary(_cluster.Snapshot(Changefeed.Id));
             return 3;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            output.Line("cancelled");
-            return 130;
+            if (_changefeed is null)
+            {
+                return 130;
+            }
+
+            output.Line("cancelled: checking what was replicated so far");
+            return await CheckAsync(CancellationToken.None).ConfigureAwait(false) == 0 ? 130 : 1;
         }
     }
 
@@ -114,7 +121,7 @@ public sealed class DemoRunner(DemoOptions options, IDemoOutput output)
             return;
         }
 
-        await RetryAsync(() => _cluster.RebalanceAsync(_changefeed.Id), r => r.Accepted, r => r.Reason, progress, "rebalance accepted", cancellationToken)
+        await RetryAsync(() => _cluster.RebalanceAsync(Changefeed.Id), r => r.Accepted, r => r.Reason, progress, "rebalance accepted", cancellationToken)
             .ConfigureAwait(false);
         output.Line("rebalance requested: one burst of two-phase moves from the fullest captures to the emptiest");
         var balanced = await WaitAsync(s => s.AllReplicating && s.IsBalanced, progress, "balanced", cancellationToken).ConfigureAwait(false);
@@ -137,7 +144,7 @@ public sealed class DemoRunner(DemoOptions options, IDemoOutput output)
         await output.RunPhaseAsync($"Manual move of table {table} from {source.Id} to {target.Id}, step by step", async progress =>
         {
             _cluster.WatchList.Watch(table);
-            await RetryAsync(() => _cluster.MoveTableAsync(_changefeed.Id, table, target.Id), r => r.Accepted, r => r.Reason, progress,
+            await RetryAsync(() => _cluster.MoveTableAsync(Changefeed.Id, table, target.Id), r => r.Accepted, r => r.Reason, progress,
                 "move accepted", cancellationToken).ConfigureAwait(false);
             ReplicationSetView? last = null;
             await WaitAsync(s =>
@@ -177,11 +184,11 @@ public sealed class DemoRunner(DemoOptions options, IDemoOutput output)
     };
 
     private bool TargetHasSunk(TableId table, CaptureId target) =>
-        _cluster.Ledger.Get(_changefeed.Id, TableSpans.WholeTable(table)).Ranges.Any(r => r.Writer.Capture == target);
+        _cluster.Ledger.Get(Changefeed.Id, TableSpans.WholeTable(table)).Ranges.Any(r => r.Writer.Capture == target);
 
     private void DescribeHandOver(TableId table, CaptureId source, CaptureId target)
     {
-        var (ranges, _) = _cluster.Ledger.Get(_changefeed.Id, TableSpans.WholeTable(table));
+        var (ranges, _) = _cluster.Ledger.Get(Changefeed.Id, TableSpans.WholeTable(table));
         var sourceEnd = ranges.Where(r => r.Writer.Capture == source).Select(r => r.To).DefaultIfEmpty().Max();
         var targetStart = ranges.Where(r => r.Writer.Capture == target).Select(r => r.From).DefaultIfEmpty().Min();
         output.Line(sourceEnd == targetStart && sourceEnd.Value != 0
@@ -201,7 +208,7 @@ public sealed class DemoRunner(DemoOptions options, IDemoOutput output)
 
         await output.RunPhaseAsync($"Drain {victim.Id} ({victim.Primaries} tables), then let it leave", async progress =>
         {
-            var first = await RetryAsync(() => _cluster.DrainCaptureAsync(_changefeed.Id, victim.Id), r => r.Status != DrainStatus.Refused,
+            var first = await RetryAsync(() => _cluster.DrainCaptureAsync(Changefeed.Id, victim.Id), r => r.Status != DrainStatus.Refused,
                 r => r.Reason, progress, "drain accepted", cancellationToken).ConfigureAwait(false);
             output.Line($"drain {first.Status.ToString().ToLowerInvariant()}: {first.Reason}; {victim.Id} turns Stopping, its tables move away, at most 10 at a time");
             await WaitAsync(s => s.AllReplicating && s.Captures.First(c => c.Id == victim.Id).Primaries == 0, progress, "drained",
@@ -287,7 +294,7 @@ public sealed class DemoRunner(DemoOptions options, IDemoOutput output)
             await WaitAsync(s => s.AllReplicating && s.CheckpointLagMilliseconds < 1_000, progress, "the checkpoint catches up", cancellationToken)
                 .ConfigureAwait(false);
         }).ConfigureAwait(false);
-        var report = _cluster.CheckGaps(_changefeed.Id);
+        var report = _cluster.CheckGaps(Changefeed.Id);
         output.Result(report);
         return report.Passed ? 0 : 1;
     }
@@ -297,7 +304,7 @@ public sealed class DemoRunner(DemoOptions options, IDemoOutput output)
         for (long table = 1; table <= options.Tables; table++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var view = await _cluster.DescribeTableAsync(_changefeed.Id, table).ConfigureAwait(false);
+            var view = await _cluster.DescribeTableAsync(Changefeed.Id, table).ConfigureAwait(false);
             if (view is { State: ReplicationSetState.Replicating } set && set.Primary == capture)
             {
                 return table;
@@ -365,7 +372,7 @@ public sealed class DemoRunner(DemoOptions options, IDemoOutput output)
         }
     }
 
-    private ClusterSnapshot Snapshot() => _cluster.Snapshot(_changefeed.Id);
+    private ClusterSnapshot Snapshot() => _cluster.Snapshot(Changefeed.Id);
 
     private static string Seconds(long milliseconds) => string.Create(CultureInfo.InvariantCulture, $"{milliseconds / 1000.0:0.0} s");
 

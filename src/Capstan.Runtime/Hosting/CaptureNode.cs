@@ -75,7 +75,7 @@ public sealed class CaptureNode : IAsyncDisposable
     private readonly CancellationTokenSource _run = new();
     private ICaptureSession? _session;
     private Task<IOwnerLease>? _campaign;
-    private IOwnerLease? _lease;
+    private volatile IOwnerLease? _lease;
     private Task? _runLoop;
     private volatile CaptureNodeState _state = CaptureNodeState.Created;
     private volatile bool _stopRequested;
@@ -118,7 +118,7 @@ public sealed class CaptureNode : IAsyncDisposable
     public bool IsTerminated => _state is CaptureNodeState.Stopped or CaptureNodeState.Killed or CaptureNodeState.Fenced;
 
     /// <summary>The owner term this capture holds, or null.</summary>
-    public OwnerRevision? OwnerRevision => _ownerView.Length > 0 || _lease is not null ? _lease?.Revision : null;
+    public OwnerRevision? OwnerRevision => _lease?.Revision;
 
     /// <summary>Its agent hosts (a snapshot of the collection).</summary>
     public IReadOnlyList<AgentHost> Agents => _agentView;
@@ -143,7 +143,7 @@ public sealed class CaptureNode : IAsyncDisposable
             ownerSnapshots[i] = owners[i].Snapshot;
         }
 
-        return new CaptureNodeSnapshot(Id, Epoch, _state, Liveness.Value, owners.Length > 0 ? owners[0].Revision : OwnerRevision,
+        return new CaptureNodeSnapshot(Id, Epoch, _state, Liveness.Value, OwnerRevision,
             agentSnapshots, ownerSnapshots);
     }
 
@@ -208,7 +208,7 @@ public sealed class CaptureNode : IAsyncDisposable
             return;
         }
 
-        await UpdateOwnershipAsync(cancellationToken).ConfigureAwait(false);
+        await UpdateOwnershipAsync().ConfigureAwait(false);
         await SyncChangefeedsAsync(cancellationToken).ConfigureAwait(false);
         if (_stopRequested)
         {
@@ -309,7 +309,7 @@ public sealed class CaptureNode : IAsyncDisposable
         }
     }
 
-    private async ValueTask UpdateOwnershipAsync(CancellationToken cancellationToken)
+    private async ValueTask UpdateOwnershipAsync()
     {
         if (_lease is not null && _lease.Lost.IsCancellationRequested)
         {
@@ -335,8 +335,6 @@ public sealed class CaptureNode : IAsyncDisposable
                 _campaign = null;
             }
         }
-
-        _ = cancellationToken;
     }
 
     private async ValueTask SyncChangefeedsAsync(CancellationToken cancellationToken)
