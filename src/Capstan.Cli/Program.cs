@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Capstan.Cli.Client;
 using Capstan.Cli.Demo;
 using Capstan.Cli.Server;
 using Spectre.Console;
@@ -13,10 +14,11 @@ var duration = new Option<TimeSpan>("--duration")
 };
 var fast = new Option<bool>("--fast") { Description = "run on fake time, stepping as fast as possible (deterministic)" };
 var interactive = new Option<bool>("--interactive") { Description = "after the scenario, keep the cluster running until Ctrl+C" };
+var http = new Option<int?>("--http") { Description = "serve the HTTP API, /metrics and the dashboard on 127.0.0.1:PORT" };
 
 var demo = new Command("demo", "run an embedded cluster and narrate scheduling: balance, join, move, drain, crash, owner fail-over, gap check")
 {
-    captures, tables, seed, duration, fast, interactive,
+    captures, tables, seed, duration, fast, interactive, http,
 };
 demo.SetAction(async (parse, cancellationToken) =>
 {
@@ -28,6 +30,7 @@ demo.SetAction(async (parse, cancellationToken) =>
         Duration = parse.GetValue(duration),
         Fast = parse.GetValue(fast),
         Interactive = parse.GetValue(interactive),
+        HttpPort = parse.GetValue(http),
     };
     if (options.Validate() is { } problem)
     {
@@ -42,7 +45,7 @@ demo.SetAction(async (parse, cancellationToken) =>
 });
 
 var server = ServerCommand.Create();
-var root = new RootCommand("Capstan: TiCDC's two-phase table scheduler in C#") { demo, server, ChangefeedCommand.Create() };
+var root = new RootCommand("Capstan: TiCDC's two-phase table scheduler in C#") { demo, server, ChangefeedCommand.Create(), CliCommand.Create() };
 var parsed = root.Parse(args);
 
 // Ctrl+C / SIGTERM cancel the demo's token; give it time to run its final gap check before exiting.

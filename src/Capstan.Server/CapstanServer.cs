@@ -1,6 +1,7 @@
 namespace Capstan.Server;
 
 using System.Security.Cryptography.X509Certificates;
+using Capstan.Api;
 using Capstan.Core.Model;
 using Capstan.Server.Configuration;
 using Capstan.Transport.Grpc;
@@ -14,15 +15,14 @@ using Microsoft.Extensions.Logging;
 /// <summary>
 /// <c>capstan server</c>: one capture per process on the ASP.NET Core generic host. Kestrel listens
 /// on two endpoints — <c>addr</c> (HTTP/2 only: the gRPC transport between captures) and <c>http</c>
-/// (HTTP/1: health, status, changefeed bootstrap, and whatever <see cref="ConfigureApp"/> adds,
-/// such as the operator API). The capture joins the cluster once both are bound.
+/// (HTTP/1: health, status, changefeed bootstrap, the operator API — /api/v2, /metrics, the
+/// dashboard — and whatever <see cref="ConfigureApp"/> adds). The capture joins the cluster once both are bound.
 /// </summary>
 public static class CapstanServer
 {
     /// <summary>
-    /// The hook for more endpoints on the HTTP port (the operator API: <c>app.MapCapstanApi(...)</c>),
-    /// called with the app and the process context before the app starts. Services can be added
-    /// through <see cref="ConfigureServices"/>.
+    /// A hook for more endpoints (the operator API is already mapped), called with the app and the
+    /// process context before the app starts. Services can be added through <see cref="ConfigureServices"/>.
     /// </summary>
     public static Action<WebApplication, ServerContext>? ConfigureApp { get; set; }
 
@@ -103,16 +103,31 @@ public static class CapstanServer
             var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger("Capstan.Capture");
             return new CaptureSupervisor(() => context.CaptureServices(provider.GetRequiredService<GrpcTransport>(), logger), logger);
         });
+        builder.Services.AddCapstanApi(new ServerApiContext(context), api => CopyApiOptions(settings.Api, api));
         builder.Services.AddSingleton<IHostLifetime, DrainingLifetime>();
         builder.Services.AddHostedService<SupervisorService>();
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         ConfigureServices?.Invoke(builder.Services, context);
 
         var app = builder.Build();
+        context.ServiceProvider = app.Services;
         app.MapCapstanGrpcTransport();
         app.MapCapstanServerEndpoints();
+        app.MapCapstanApi();
         ConfigureApp?.Invoke(app, context);
         return app;
+    }
+
+    /// <summary>Copies every settable option (token, timeouts, limits) from the settings to the API's options.</summary>
+    private static void CopyApiOptions(CapstanApiOptions from, CapstanApiOptions to)
+    {
+        foreach (var property in typeof(CapstanApiOptions).GetProperties())
+        {
+            if (property.CanWrite && property.CanRead)
+            {
+                property.SetValue(to, property.GetValue(from));
+            }
+        }
     }
 
     /// <summary>A listen address on every interface needs an advertised address peers can dial.</summary>

@@ -71,6 +71,9 @@ public sealed class CaptureSupervisor
         _log = logger;
     }
 
+    /// <summary>The edges the incarnations run on (created on first use).</summary>
+    public CaptureServices Services => _services.Value;
+
     /// <summary>Where the supervisor is.</summary>
     public SupervisorPhase Phase => _phase;
 

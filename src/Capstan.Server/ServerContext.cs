@@ -17,6 +17,7 @@ using Microsoft.Extensions.Logging;
 public sealed class ServerContext
 {
     private ClusterEdges? _edges;
+    private IServiceProvider? _services;
 
     /// <summary>Creates the context of a process.</summary>
     public ServerContext(ServerSettings settings, CaptureId captureId)
@@ -38,6 +39,13 @@ public sealed class ServerContext
     {
         get => _edges ?? throw new InvalidOperationException("the cluster edges are not connected yet");
         set => _edges = value;
+    }
+
+    /// <summary>The host's services (set once the host is built).</summary>
+    public IServiceProvider ServiceProvider
+    {
+        get => _services ?? throw new InvalidOperationException("the host is not built yet");
+        set => _services = value;
     }
 
     /// <summary>Upstream time (system clock): barriers, changefeed start ts, lag.</summary>
@@ -69,6 +77,15 @@ public sealed class ServerContext
     /// <summary>A peer's gRPC address from membership, or null when it is not a member.</summary>
     public string? ResolveGrpc(CaptureId capture) =>
         _edges is { } edges && edges.Membership.AliveCaptures.TryGetValue(capture, out var info) && info.Address.Length > 0 ? info.Address : null;
+
+    /// <summary>A service of the host.</summary>
+    public T Services<T>()
+        where T : notnull => Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<T>(ServiceProvider);
+
+    /// <summary>A capture's HTTP API base URL as it registered it in membership, or null.</summary>
+    public Uri? ApiAddressOf(CaptureId capture) =>
+        _edges is { } edges && edges.Membership.AliveCaptures.TryGetValue(capture, out var info)
+        && Uri.TryCreate(info.ApiAddress, UriKind.Absolute, out var uri) ? uri : null;
 
     /// <summary>The edges a capture incarnation runs on.</summary>
     public CaptureServices CaptureServices(Runtime.Transport.IMessageTransport transport, ILogger logger) => new()

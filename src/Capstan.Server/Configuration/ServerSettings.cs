@@ -1,5 +1,6 @@
 namespace Capstan.Server.Configuration;
 
+using Capstan.Api;
 using Capstan.Core.Model;
 using Capstan.Runtime.Workload;
 using Capstan.Transport.Grpc;
@@ -75,6 +76,9 @@ public sealed record ServerSettings
     /// <summary>gRPC transport limits (its TLS comes from <see cref="Tls"/>).</summary>
     public GrpcTransportOptions Transport { get; init; } = new();
 
+    /// <summary>The operator API's options (bearer token, forwarding and command timeouts, metrics interval).</summary>
+    public CapstanApiOptions Api { get; init; } = new();
+
     /// <summary>True when no etcd is configured: the in-process single-capture cluster.</summary>
     public bool IsEmbedded => string.IsNullOrWhiteSpace(Etcd);
 
@@ -118,6 +122,7 @@ public sealed record ServerSettings
         Nested("executor", () => Executor.Validate());
         Nested("workload", () => Workload.Validate());
         Nested("transport", () => Transport.Validate());
+        Nested("api", () => Api.Validate());
         return this;
     }
 

@@ -151,6 +151,7 @@ public static class SettingsLoader
             Executor = r.Section("executor", defaults.Executor),
             Workload = r.Section("workload", defaults.Workload),
             Transport = r.Section("transport", defaults.Transport),
+            Api = r.Section("api", defaults.Api),
         };
     }
 
