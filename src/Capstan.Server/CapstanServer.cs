@@ -1,5 +1,6 @@
 namespace Capstan.Server;
 
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Capstan.Api;
 using Capstan.Core.Model;
@@ -107,6 +108,12 @@ public static class CapstanServer
         builder.Services.AddSingleton<IHostLifetime, DrainingLifetime>();
         builder.Services.AddHostedService<SupervisorService>();
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        if (settings.Tls?.Ca is { } ca)
+        {
+            // The API forwards owner-only requests to the owner's https:// address: trust the cluster's CA.
+            builder.Services.AddHttpClient(ApiForwardingClient).ConfigurePrimaryHttpMessageHandler(() => TrustingHandler(ca));
+        }
+
         ConfigureServices?.Invoke(builder.Services, context);
 
         var app = builder.Build();
@@ -116,6 +123,31 @@ public static class CapstanServer
         app.MapCapstanApi();
         ConfigureApp?.Invoke(app, context);
         return app;
+    }
+
+    /// <summary>The name of the HTTP client the operator API forwards requests to the owner with.</summary>
+    private const string ApiForwardingClient = "capstan-forward";
+
+    private static SocketsHttpHandler TrustingHandler(string caPemPath)
+    {
+        var roots = new X509Certificate2Collection();
+        roots.ImportFromPemFile(caPemPath);
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+        {
+            if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+            {
+                return false;
+            }
+
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            using var loaded = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+            return chain.Build(loaded);
+        };
+        return handler;
     }
 
     /// <summary>Copies every settable option (token, timeouts, limits) from the settings to the API's options.</summary>

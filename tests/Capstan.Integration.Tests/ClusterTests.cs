@@ -1,5 +1,7 @@
 namespace Capstan.Integration.Tests;
 
+using System.Net.Http.Json;
+using Capstan.Api.Contracts;
 using Capstan.Integration.Tests.Support;
 using Xunit.Abstractions;
 
@@ -36,6 +38,7 @@ public sealed class ClusterTests(EtcdServer etcd, ITestOutputHelper output) : IC
         }
 
         Assert.Equal(Tables, statuses.Sum(status => status.Agents.Single().Spans));
+        await OperatorApiThroughNonOwnerAsync(cluster, owner.CaptureId);
         var checkpoint = monitor.Highest;
         await monitor.WaitAboveAsync(checkpoint, monitor.Now, Patience, "the persisted checkpoint advances");
         Assert.Empty(monitor.Regressions);
@@ -177,6 +180,33 @@ public sealed class ClusterTests(EtcdServer etcd, ITestOutputHelper output) : IC
 
         await cluster.WaitUntilBalancedAsync(Tables, Three, Patience);
         Assert.Empty(monitor.Regressions);
+    }
+
+    /// <summary>
+    /// The operator API hosted by <c>capstan server</c>, used through a capture that is not the owner:
+    /// reads, a move forwarded to the owner (via the API address captures register in etcd), and
+    /// <c>capstan cli</c>.
+    /// </summary>
+    private static async Task OperatorApiThroughNonOwnerAsync(CapstanCluster cluster, string owner)
+    {
+        var other = cluster[Three.First(id => id != owner)];
+        var captures = await other.Http.GetFromJsonAsync<List<CaptureDto>>("api/v2/captures", CapstanJson.Options);
+        Assert.Equal(Three, captures!.Select(c => c.Id).Order());
+        Assert.Equal([owner], captures!.Where(c => c.IsOwner).Select(c => c.Id));
+
+        var table = await other.Http.GetFromJsonAsync<TableDto>($"api/v2/changefeeds/{CapstanCluster.Changefeed}/tables/7", CapstanJson.Options);
+        var target = Three.First(id => id != table!.Primary);
+        using var move = await other.Http.PostAsJsonAsync($"api/v2/changefeeds/{CapstanCluster.Changefeed}/tables/move_table",
+            new MoveTableRequest(target, 7), CapstanJson.Options);
+        Assert.True(move.IsSuccessStatusCode, $"move through the non-owner {other.CaptureId}: {(int)move.StatusCode} {await move.Content.ReadAsStringAsync()}");
+        await cluster.WaitUntilAsync(async () =>
+            await other.Http.GetFromJsonAsync<TableDto>($"api/v2/changefeeds/{CapstanCluster.Changefeed}/tables/7", CapstanJson.Options)
+                is { State: "Replicating" } moved && moved.Primary == target,
+            TimeSpan.FromSeconds(60), $"table 7 replicates on {target} (moved from {table!.Primary} through {other.CaptureId})");
+
+        var listed = await Cli.RunAsync("cli", "--server", other.HttpUrl.ToString(), "capture", "list");
+        Assert.True(listed.ExitCode == 0, listed.Output);
+        Assert.All(Three, id => Assert.Contains(id, listed.Output, StringComparison.Ordinal));
     }
 
     /// <summary>Starts c1..c3, creates the 1,000-table changefeed, waits until balanced; starts the checkpoint monitor.</summary>

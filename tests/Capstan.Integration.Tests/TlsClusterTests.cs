@@ -25,6 +25,12 @@ public sealed class TlsClusterTests(EtcdServer etcd, ITestOutputHelper output) :
         Assert.True(created.ExitCode == 0, created.Output);
         await cluster.WaitUntilBalancedAsync(200, ["t1", "t2"], TimeSpan.FromSeconds(120));
 
+        // An owner-only read through the capture that is not the owner: forwarded over HTTPS, trusting the CA.
+        var owner = (await cluster.OwnerStatusAsync())!.CaptureId;
+        var other = cluster[owner == "t1" ? "t2" : "t1"];
+        using var table = await other.Http.GetAsync($"api/v2/changefeeds/{CapstanCluster.Changefeed}/tables/1");
+        Assert.True(table.IsSuccessStatusCode, $"{(int)table.StatusCode}: {await table.Content.ReadAsStringAsync()}");
+
         var statuses = await cluster.StatusesAsync();
         Assert.All(statuses, status => Assert.StartsWith("https://", status.HttpUrl, StringComparison.Ordinal));
         Assert.All(statuses, status => Assert.True(status.Transport!.SentMessages > 0 && status.Transport.Received > 0,

@@ -13,11 +13,11 @@ using Microsoft.Extensions.Logging;
 /// </summary>
 public sealed record ServerSettings
 {
-    /// <summary>The default gRPC listen address.</summary>
-    public const string DefaultAddr = "127.0.0.1:8300";
+    /// <summary>The default gRPC listen address (the port after the HTTP one).</summary>
+    public const string DefaultAddr = "127.0.0.1:8301";
 
-    /// <summary>The default HTTP listen address.</summary>
-    public const string DefaultHttp = "127.0.0.1:8301";
+    /// <summary>The default HTTP listen address: TiCDC's 8300, where <c>capstan cli</c> looks by default.</summary>
+    public const string DefaultHttp = "127.0.0.1:8300";
 
     /// <summary>etcd endpoints, comma-separated (<c>http://127.0.0.1:2379</c>); null: the embedded in-process default.</summary>
     public string? Etcd { get; init; }

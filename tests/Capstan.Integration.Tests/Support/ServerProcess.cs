@@ -46,6 +46,9 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>The HTTP base URL.</summary>
     public Uri HttpUrl => _http.BaseAddress!;
 
+    /// <summary>An HTTP client for this capture's HTTP port (3 s timeout).</summary>
+    public HttpClient Http => _http;
+
     /// <summary>The OS process id.</summary>
     public int Pid => _process.Id;
 

@@ -10,14 +10,14 @@ public sealed class SettingsLoaderTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    [Fact(DisplayName = "Nothing configured → the documented defaults: embedded, 127.0.0.1:8300/8301, 10 s sessions, 50 ms ticks")]
+    [Fact(DisplayName = "Nothing configured → the documented defaults: embedded, HTTP 127.0.0.1:8300, gRPC :8301, 10 s sessions, 50 ms ticks")]
     public void Load_NothingGiven_Defaults()
     {
         var settings = Load().Settings;
 
         Assert.True(settings.IsEmbedded);
-        Assert.Equal("127.0.0.1:8300", settings.Addr);
-        Assert.Equal("127.0.0.1:8301", settings.Http);
+        Assert.Equal("127.0.0.1:8301", settings.Addr);
+        Assert.Equal("127.0.0.1:8300", settings.Http);
         Assert.Equal("capstan", settings.ClusterPrefix);
         Assert.Equal(TimeSpan.FromSeconds(10), settings.SessionTtl);
         Assert.Equal(TimeSpan.FromMilliseconds(50), settings.TickInterval);
