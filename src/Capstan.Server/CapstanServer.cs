@@ -17,19 +17,10 @@ using Microsoft.Extensions.Logging;
 /// <c>capstan server</c>: one capture per process on the ASP.NET Core generic host. Kestrel listens
 /// on two endpoints — <c>addr</c> (HTTP/2 only: the gRPC transport between captures) and <c>http</c>
 /// (HTTP/1: health, status, changefeed bootstrap, the operator API — /api/v2, /metrics, the
-/// dashboard — and whatever <see cref="ConfigureApp"/> adds). The capture joins the cluster once both are bound.
+/// dashboard). The capture joins the cluster once both are bound.
 /// </summary>
 public static class CapstanServer
 {
-    /// <summary>
-    /// A hook for more endpoints (the operator API is already mapped), called with the app and the
-    /// process context before the app starts. Services can be added through <see cref="ConfigureServices"/>.
-    /// </summary>
-    public static Action<WebApplication, ServerContext>? ConfigureApp { get; set; }
-
-    /// <summary>The hook for more services (e.g. the operator API's), called before the app is built.</summary>
-    public static Action<IServiceCollection, ServerContext>? ConfigureServices { get; set; }
-
     /// <summary>Runs the server until the capture left the cluster; returns the process exit code.</summary>
     public static async Task<int> RunAsync(LoadedSettings loaded, CancellationToken cancellationToken = default)
     {
@@ -107,21 +98,25 @@ public static class CapstanServer
         builder.Services.AddCapstanApi(new ServerApiContext(context), api => CopyApiOptions(settings.Api, api));
         builder.Services.AddSingleton<IHostLifetime, DrainingLifetime>();
         builder.Services.AddHostedService<SupervisorService>();
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.Services.Configure<HostOptions>(host =>
+        {
+            host.ShutdownTimeout = TimeSpan.FromSeconds(10);
+
+            // An auxiliary background service (metrics, activity) that fails must not stop the capture.
+            host.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore;
+        });
         if (settings.Tls?.Ca is { } ca)
         {
             // The API forwards owner-only requests to the owner's https:// address: trust the cluster's CA.
             builder.Services.AddHttpClient(ApiForwardingClient).ConfigurePrimaryHttpMessageHandler(() => TrustingHandler(ca));
         }
 
-        ConfigureServices?.Invoke(builder.Services, context);
 
         var app = builder.Build();
         context.ServiceProvider = app.Services;
         app.MapCapstanGrpcTransport();
         app.MapCapstanServerEndpoints();
         app.MapCapstanApi();
-        ConfigureApp?.Invoke(app, context);
         return app;
     }
 

@@ -136,7 +136,7 @@ public static class ServerEndpoints
 
         if (body?.Id is not { } id || !CaptureIds.IsValid(id))
         {
-            return Problem(400, $"id: '{body?.Id}' {CaptureIds.Rule.Replace("capture-1", "cf-1", StringComparison.Ordinal)}");
+            return Problem(400, $"id: '{body?.Id}' must be letters and digits in dash-separated groups (e.g. cf-1), at most 128 characters");
         }
 
         IReadOnlyList<TableId> tables;

@@ -5,9 +5,6 @@ using System.Globalization;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
-using Capstan.Core.Model;
-using Capstan.Runtime.Workload;
-using Capstan.Transport.Grpc;
 using Microsoft.Extensions.Logging;
 
 /// <summary>Where settings come from, lowest precedence first (the defaults are lower still).</summary>
