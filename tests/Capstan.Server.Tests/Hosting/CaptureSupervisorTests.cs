@@ -7,7 +7,7 @@ using Capstan.Runtime.Workload;
 
 public sealed class CaptureSupervisorTests
 {
-    [Fact(DisplayName = "Session lost → the incarnation fences itself (every executor stopped at once) and the capture joins again with a new processor epoch; its tables replicate again")]
+    [Fact(DisplayName = "Session lost → the incarnation fences itself (every executor stopped at once) and the capture joins again with a new processor epoch (Go §13 #1 keeps the epoch empty forever); its tables replicate again")]
     public async Task SessionLost_FencesAndRejoinsWithNewEpoch()
     {
         await using var kit = new InProcessKit();
