@@ -63,3 +63,24 @@ public sealed class ValidationTests
         Assert.Null(ApiValidation.CheckTableIds([3, 1, 2], allowEmpty: false));
     }
 }
+
+public sealed class TransportReadingsTests
+{
+    [Fact]
+    public void Of_GrpcCounters_NamesEveryResultOnce()
+    {
+        var readings = Capstan.Api.Hosting.TransportReadings.Of(new Capstan.Transport.Grpc.GrpcTransportCounters { SentMessages = 5, Received = 7, RejectedInboxFull = 2 });
+        Assert.Equal(readings.Count, readings.Select(r => r.Key).Distinct().Count());
+        Assert.Equal(5, readings.Single(r => r.Key == "sent").Value);
+        Assert.Equal(7, readings.Single(r => r.Key == "received").Value);
+        Assert.Equal(2, readings.Single(r => r.Key == "rejected_inbox_full").Value);
+    }
+
+    [Fact]
+    public void Of_InProcessCounters_MapsDeliveredAndRefusals()
+    {
+        var readings = Capstan.Api.Hosting.TransportReadings.Of(new Capstan.Runtime.Transport.TransportCounters { Delivered = 3, RefusedInboxFull = 1 });
+        Assert.Equal(3, readings.Single(r => r.Key == "delivered").Value);
+        Assert.Equal(1, readings.Single(r => r.Key == "refused_inbox_full").Value);
+    }
+}

@@ -30,6 +30,7 @@ public sealed class ActivityMonitor : BackgroundService
     private HashSet<ChangefeedId> _changefeeds = [];
     private OwnerKey? _owner;
     private bool _primed;
+    private string? _lastFailure;
 
     /// <summary>Creates the monitor.</summary>
     public ActivityMonitor(ICaptureApiContext api, IOptions<CapstanApiOptions> options, TimeProvider time)
@@ -62,6 +63,7 @@ public sealed class ActivityMonitor : BackgroundService
             }
 
             _primed = true;
+            _lastFailure = null;
         }
         finally
         {
@@ -81,9 +83,15 @@ public sealed class ActivityMonitor : BackgroundService
                 {
                     await PollAsync(stoppingToken).ConfigureAwait(false);
                 }
-                catch (Exception error) when (error is not OperationCanceledException)
+                catch (Exception error) when (error is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
-                    Add("monitor", string.Empty, 0, string.Empty, $"activity monitor poll failed: {error.Message}");
+                    // Once per distinct failure, not once per poll (an etcd outage would flood the timeline).
+                    string message = $"activity monitor cannot read the cluster: {error.Message}";
+                    if (message != _lastFailure)
+                    {
+                        _lastFailure = message;
+                        Add("monitor", string.Empty, 0, string.Empty, message);
+                    }
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));

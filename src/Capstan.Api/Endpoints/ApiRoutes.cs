@@ -10,7 +10,7 @@ internal static class ApiRoutes
 {
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("/api/v2");
+        var api = endpoints.MapGroup("/api/v2").AddEndpointFilter<UnexpectedErrorFilter>();
         var local = api.MapGroup(string.Empty).AddEndpointFilter(new BearerTokenFilter(mutating: false));
         local.MapGet("/health", Handler(ClusterHandlers.HealthAsync)).WithName("Health").WithTags("cluster")
             .WithSummary("Health of the capture serving the request (never forwarded)").Produces<HealthDto>();

@@ -71,7 +71,8 @@ internal sealed class OwnerOnlyFilter : IEndpointFilter
         var address = api.ApiAddressOf(owner.Capture);
         if (address is null)
         {
-            return Problems.Unavailable($"the owner '{owner.Capture}' has no known API address; send the request to the owner directly");
+            return Problems.Unavailable(
+                $"the owner '{owner.Capture}' is not reachable from here (its API address is unknown, or a fail-over is in progress); retry in a few seconds, or send the request to the owner's API directly");
         }
 
         return await ForwardAsync(http, api, options, address, hops + 1).ConfigureAwait(false);

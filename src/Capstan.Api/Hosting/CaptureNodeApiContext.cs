@@ -5,7 +5,6 @@ using Capstan.Core.Protocol;
 using Capstan.Runtime.Hosting;
 using Capstan.Runtime.Membership;
 using Capstan.Runtime.Metadata;
-using Capstan.Runtime.Transport;
 using Capstan.Runtime.Workload;
 
 /// <summary>
@@ -17,15 +16,15 @@ using Capstan.Runtime.Workload;
 /// <param name="services">The edges the captures run on.</param>
 /// <param name="captures">The captures of this process (read on every request: may change).</param>
 /// <param name="apiAddressOf">A capture's API base URL, or null when unknown.</param>
-/// <param name="transportCounters">Reads the transport counters, or null.</param>
+/// <param name="transportCounters">Reads the transport counters (<see cref="TransportReadings"/>), or null.</param>
 public sealed class CaptureNodeApiContext(
     CaptureServices services,
     Func<IReadOnlyList<CaptureNode>> captures,
     Func<CaptureId, Uri?> apiAddressOf,
-    Func<TransportCounters?>? transportCounters = null) : ICaptureApiContext
+    Func<IReadOnlyList<KeyValuePair<string, long>>?>? transportCounters = null) : ICaptureApiContext
 {
     /// <summary>The API of one capture.</summary>
-    public CaptureNodeApiContext(CaptureNode capture, CaptureServices services, Func<CaptureId, Uri?> apiAddressOf, Func<TransportCounters?>? transportCounters = null)
+    public CaptureNodeApiContext(CaptureNode capture, CaptureServices services, Func<CaptureId, Uri?> apiAddressOf, Func<IReadOnlyList<KeyValuePair<string, long>>?>? transportCounters = null)
         : this(services, () => [capture], apiAddressOf, transportCounters)
     {
         Self = capture.Id;
@@ -53,7 +52,7 @@ public sealed class CaptureNodeApiContext(
     public TimeSpan OwnerTickInterval => services.Options.OwnerTickInterval;
 
     /// <inheritdoc/>
-    public TransportCounters? TransportCounters => transportCounters?.Invoke();
+    public IReadOnlyList<KeyValuePair<string, long>>? TransportCounters => transportCounters?.Invoke();
 
     /// <inheritdoc/>
     public bool IsLocal(CaptureId capture) => Find(capture) is not null;

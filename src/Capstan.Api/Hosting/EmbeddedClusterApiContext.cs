@@ -13,6 +13,6 @@ public static class EmbeddedClusterApiContext
     public static ICaptureApiContext Create(EmbeddedCluster cluster)
     {
         ArgumentNullException.ThrowIfNull(cluster);
-        return new CaptureNodeApiContext(cluster.Services, () => cluster.Captures, _ => null, () => cluster.Transport.Counters);
+        return new CaptureNodeApiContext(cluster.Services, () => cluster.Captures, _ => null, () => TransportReadings.Of(cluster.Transport.Counters));
     }
 }

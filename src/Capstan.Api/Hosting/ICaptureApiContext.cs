@@ -5,7 +5,6 @@ using Capstan.Core.Model;
 using Capstan.Core.Protocol;
 using Capstan.Runtime.Membership;
 using Capstan.Runtime.Metadata;
-using Capstan.Runtime.Transport;
 using Capstan.Runtime.Workload;
 
 /// <summary>
@@ -85,6 +84,9 @@ public interface ICaptureApiContext
     /// <summary>The base URL of a capture's HTTP API, for forwarding to the owner; null when unknown.</summary>
     Uri? ApiAddressOf(CaptureId capture);
 
-    /// <summary>Counters of the message transport in this process, or null when it has none to report.</summary>
-    TransportCounters? TransportCounters { get; }
+    /// <summary>
+    /// Counters of the message transport in this process by result (delivered, received, refused_…),
+    /// or null when it has none to report. See <see cref="TransportReadings"/>.
+    /// </summary>
+    IReadOnlyList<KeyValuePair<string, long>>? TransportCounters { get; }
 }

@@ -141,17 +141,14 @@ public sealed class CapstanMetrics : IDisposable
         }, description: "Current owner term, labelled with the owner capture");
         _meter.CreateObservableCounter("capstan_transport_messages", () =>
         {
-            if (_api.TransportCounters is not { } counters)
+            var counters = _api.TransportCounters;
+            var result = new List<Measurement<long>>(counters?.Count ?? 0);
+            foreach (var (name, value) in counters ?? [])
             {
-                return [];
+                result.Add(Result(value, name));
             }
 
-            return new[]
-            {
-                Result(counters.Delivered, "delivered"), Result(counters.Received, "received"),
-                Result(counters.RefusedUnknownPeer, "refused_unknown_peer"), Result(counters.RefusedInboxFull, "refused_inbox_full"),
-                Result(counters.RefusedSenderClosed, "refused_sender_closed"), Result(counters.DroppedByFilter, "dropped_by_filter"),
-            };
+            return result;
         }, description: "Scheduler messages through this process's transport, by result");
     }
 

@@ -42,7 +42,16 @@ public sealed class MetricsCollector : BackgroundService
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var owner = await _api.Election.GetOwnerAsync(cancellationToken).ConfigureAwait(false);
+            OwnerInfoRecord? owner;
+            try
+            {
+                owner = await _api.Election.GetOwnerAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return; // election unreachable: keep serving the last readings
+            }
+
             _owner = owner;
             var readings = new List<SchedulerMetricsReading>();
             if (owner is not null)

@@ -34,7 +34,13 @@ public sealed partial class Coordinator
     private readonly TableRanges _tableRanges = new();
     private readonly List<Message> _inbound = [];
     private readonly List<ScheduleTask> _tasks = [];
+
+    /// <summary>The table list of the last tick; the same instance again is taken as unchanged (see <see cref="TickInput.CurrentTables"/>).</summary>
+    private IReadOnlyList<TableId>? _lastTables;
     private long _tick;
+
+    /// <summary>The largest checkpoint this coordinator has returned (zero before the first).</summary>
+    private Ts _returnedCheckpoint;
 
     /// <summary>Creates a coordinator; it knows nothing until agents report.</summary>
     public Coordinator(CoordinatorOptions options)
@@ -94,6 +100,11 @@ public sealed partial class Coordinator
         {
             var watermark = Poll(input, outbox);
             StampHeaders(outbox);
+            if (watermark.CheckpointTs > _returnedCheckpoint && watermark.CheckpointTs != Ts.Max)
+            {
+                _returnedCheckpoint = watermark.CheckpointTs;
+            }
+
             return new TickResult(watermark, outbox, null);
         }
         catch (ReplicationSetInconsistentException error)
@@ -105,13 +116,14 @@ public sealed partial class Coordinator
 
     private Watermark Poll(TickInput input, List<Message> outbox)
     {
+        var checkpointTs = StartCheckpoint(input);
         FilterInbound(input.Inbox, _inbound);
         _captureManager.HandleMessages(_inbound);
-        HandleRestartedCaptures(input.CheckpointTs, outbox);
+        HandleRestartedCaptures(checkpointTs, outbox);
         _captureManager.HandleAliveCaptureUpdate(input.AliveCaptures, outbox);
         KeepCurrentIncarnations(_inbound);
         _replicationManager.HandleMessages(_inbound, outbox);
-        _tableRanges.UpdateTables(input.CurrentTables);
+        UpdateTables(input.CurrentTables);
 
         if (!_captureManager.CheckAllCaptureInitialized())
         {
@@ -123,12 +135,12 @@ public sealed partial class Coordinator
         var changes = _captureManager.TakeChanges();
         if (changes is not null)
         {
-            _replicationManager.HandleCaptureChanges(changes.Init, changes.Removed?.Keys.ToArray(), input.CheckpointTs, outbox);
+            _replicationManager.HandleCaptureChanges(changes.Init, changes.Removed?.Keys.ToArray(), checkpointTs, outbox);
         }
 
         var currentSpans = _reconciler.Reconcile(input.CurrentTables, _replicationManager.Spans, _captureManager.Captures.Count);
         _tasks.Clear();
-        _schedulerManager.Schedule(SchedulingContextFor(input.CheckpointTs, currentSpans), _tasks);
+        _schedulerManager.Schedule(SchedulingContextFor(checkpointTs, currentSpans), _tasks);
         if (_tasks.Count > 0)
         {
             _replicationManager.HandleTasks(_tasks, outbox);
@@ -143,6 +155,26 @@ public sealed partial class Coordinator
         var watermark = AdvanceCheckpoint(input);
         _captureManager.Tick(_replicationManager.Spans, _schedulerManager.DrainingTarget, input.Barrier, outbox);
         return watermark;
+    }
+
+    /// <summary>
+    /// Where new spans (and sets rebuilt from reports) start: the persisted checkpoint the host
+    /// passes in, but never below a checkpoint this coordinator already returned. The host's value
+    /// lags while its last write is in flight; a table added at that lagging value would pull the
+    /// watermark back below a checkpoint the host may already have persisted (found by the
+    /// simulator, seed 11 of the small profile). Starting a new table higher is safe: a table
+    /// created after a checkpoint has no data at or below it.
+    /// </summary>
+    private Ts StartCheckpoint(TickInput input) => Ts.MaxOf(input.CheckpointTs, _returnedCheckpoint);
+
+    /// <summary>Refreshes the table ranges unless the list is the last one (by reference, with the same count).</summary>
+    private void UpdateTables(IReadOnlyList<TableId> tables)
+    {
+        if (!ReferenceEquals(tables, _lastTables) || tables.Count != _tableRanges.Count)
+        {
+            _tableRanges.UpdateTables(tables);
+            _lastTables = tables;
+        }
     }
 
     private Watermark AdvanceCheckpoint(TickInput input) =>
@@ -208,6 +240,11 @@ public sealed partial class Coordinator
     /// <summary>
     /// Reports reach replication sets only from alive captures and from their current
     /// incarnation: a late response of a restarted capture's former self must not move a set.
+    /// Nor may a capture that left membership and came back before its removal was applied
+    /// (removals wait until every capture is initialised): the sets still hold its former
+    /// roles, and its new reports would be taken for theirs — e.g. an Absent report from a
+    /// former secondary re-sends it a prepare just before the removal re-adds the span
+    /// elsewhere, leaving an orphan pipeline (found by the simulator, seed 1083 of the small profile).
     /// </summary>
     private void KeepCurrentIncarnations(List<Message> messages)
     {
@@ -218,6 +255,12 @@ public sealed partial class Coordinator
             if (!_captureManager.Captures.TryGetValue(message.From, out var capture))
             {
                 Counters.DroppedUnknownCapture++;
+                continue;
+            }
+
+            if (_captureManager.HasPendingRemoval(message.From))
+            {
+                Counters.DroppedPendingRemoval++;
                 continue;
             }
 

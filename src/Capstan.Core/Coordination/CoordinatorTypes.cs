@@ -40,7 +40,11 @@ public sealed record TickInput
     /// <summary>The changefeed's last persisted checkpoint; new spans start here.</summary>
     public required Ts CheckpointTs { get; init; }
 
-    /// <summary>The tables the changefeed should replicate now.</summary>
+    /// <summary>
+    /// The tables the changefeed should replicate now. The same list instance passed again is
+    /// taken as unchanged without reading it (what the coordinator derives from it is cached):
+    /// pass a new list when the tables change, and never mutate a list once passed.
+    /// </summary>
     public required IReadOnlyList<TableId> CurrentTables { get; init; }
 
     /// <summary>Alive captures according to membership.</summary>
@@ -114,6 +118,9 @@ public sealed class CoordinatorCounters
 
     /// <summary>Inbound messages from captures membership does not list.</summary>
     public long DroppedUnknownCapture { get; internal set; }
+
+    /// <summary>Inbound reports from a capture that left and came back before its removal was applied to the replication sets.</summary>
+    public long DroppedPendingRemoval { get; internal set; }
 
     /// <summary>Inbound messages whose payload does not match their type.</summary>
     public long DroppedMalformed { get; internal set; }

@@ -28,6 +28,12 @@ public sealed class CaptureManager
     /// <summary>Known captures, in capture-id order.</summary>
     private readonly SortedDictionary<CaptureId, CaptureStatus> _captures = [];
 
+    /// <summary>The values of <see cref="_captures"/> in capture-id order, rebuilt when membership changes (iterated without allocating).</summary>
+    private CaptureStatus[] _statuses = [];
+
+    /// <summary>The ids of the last alive-capture update in its enumeration order: an unchanged membership is recognised by one pass of comparisons.</summary>
+    private CaptureId[] _lastAlive = [];
+
     /// <summary>Restarted captures not yet taken, in detection order, without duplicates.</summary>
     private readonly List<CaptureId> _restarted = [];
 
@@ -74,6 +80,14 @@ public sealed class CaptureManager
     /// </summary>
     public bool CheckAllCaptureInitialized() => IsInitialized && AllKnownCapturesAnswered();
 
+    /// <summary>
+    /// True when <paramref name="capture"/> left membership and its removal has not been taken
+    /// yet (<see cref="TakeChanges"/> waits until every capture is initialised). If it is known
+    /// again meanwhile, that is a new incarnation, while the replication sets still hold the old
+    /// one's roles.
+    /// </summary>
+    public bool HasPendingRemoval(CaptureId capture) => _pendingRemoved?.ContainsKey(capture) == true;
+
     /// <summary>Applies every HeartbeatResponse in <paramref name="messages"/>; other messages are ignored.</summary>
     public void HandleMessages(IReadOnlyList<Message> messages)
     {
@@ -117,21 +131,32 @@ public sealed class CaptureManager
     {
         ArgumentNullException.ThrowIfNull(alive);
         ArgumentNullException.ThrowIfNull(outbox);
-        AddNewCaptures(alive, outbox);
-        RemoveLeftCaptures(alive);
+        bool changed = !IsSameMembership(alive);
+        if (changed)
+        {
+            AddNewCaptures(alive, outbox);
+            RemoveLeftCaptures(alive);
+            _statuses = [.. _captures.Values];
+            _lastAlive = [.. alive.Keys];
+        }
+
         if (!IsInitialized && AllKnownCapturesAnswered())
         {
             _pendingInit = [];
-            foreach (var (id, status) in _captures)
+            foreach (var status in _statuses)
             {
-                _pendingInit[id] = status.Tables;
+                _pendingInit[status.Id] = status.Tables;
             }
 
             _pendingRemoved = null;
             IsInitialized = true;
+            changed = true;
         }
 
-        AssertInvariants();
+        if (changed)
+        {
+            AssertInvariants(); // nothing it checks can change while membership stays the same
+        }
     }
 
     /// <summary>The changes recorded since the last take, or null; always null before initialisation.</summary>
@@ -224,9 +249,45 @@ public sealed class CaptureManager
         }
     }
 
+    /// <summary>
+    /// True when <paramref name="alive"/> lists the same ids, in the same order, as the last update
+    /// (then the known captures are exactly those ids: only an update changes them).
+    /// </summary>
+    private bool IsSameMembership(IReadOnlyDictionary<CaptureId, CaptureInfo> alive)
+    {
+        if (alive.Count != _lastAlive.Length || alive.Count != _captures.Count)
+        {
+            return false;
+        }
+
+        int index = 0;
+        if (alive is Dictionary<CaptureId, CaptureInfo> dictionary)
+        {
+            foreach (var id in dictionary.Keys) // the struct enumerator: no allocation
+            {
+                if (id != _lastAlive[index++])
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        foreach (var id in alive.Keys)
+        {
+            if (id != _lastAlive[index++])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private bool AllKnownCapturesAnswered()
     {
-        foreach (var status in _captures.Values)
+        foreach (var status in _statuses)
         {
             if (status.State == CaptureState.Uninitialized)
             {

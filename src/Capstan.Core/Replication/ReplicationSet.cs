@@ -142,18 +142,19 @@ public sealed partial class ReplicationSet
     }
 
     /// <summary>
-    /// True when the span runs exactly from <paramref name="start"/>'s key to
-    /// <paramref name="end"/>'s key (the probes of <see cref="TableSpans.TableRange"/> for its
-    /// table). Cached after the first call: the watermark walk then decides coverage without
-    /// reading key bytes.
+    /// True when the span is its table's whole-table span (<see cref="TableSpans.WholeTable"/>).
+    /// Cached after the first call: the watermark walk then decides coverage without reading key
+    /// bytes.
     /// </summary>
-    internal bool IsWholeTableSpan(Span start, Span end)
+    internal bool IsWholeTableSpan()
     {
         if (_wholeTable == 0)
         {
-            _wholeTable = Span.TableId == start.TableId && Span.StartKey.SequenceEqual(start.StartKey) && Span.EndKey.SequenceEqual(end.StartKey)
-                ? (byte)1
-                : (byte)2;
+            Span<byte> start = stackalloc byte[TableSpans.TableKeyLength];
+            Span<byte> end = stackalloc byte[TableSpans.TableKeyLength];
+            TableSpans.WriteTableStartKey(Span.TableId, start);
+            TableSpans.WriteTableEndKey(Span.TableId, end);
+            _wholeTable = Span.StartKey.SequenceEqual(start) && Span.EndKey.SequenceEqual(end) ? (byte)1 : (byte)2;
         }
 
         return _wholeTable == 1;

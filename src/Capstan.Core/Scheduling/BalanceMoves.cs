@@ -9,6 +9,8 @@ using Capstan.Core.Spans;
 /// The count-based balance algorithm shared by the periodic balance and the manual rebalance
 /// (spec §6.6): every capture may hold at most ceil(sets / captures) Replicating spans as primary;
 /// the excess spans become victims and go, one by one, to the capture with the fewest spans.
+/// Capstan also lifts captures below floor(sets / captures) once nothing is in flight, so a
+/// balanced cluster's counts differ by at most one (TiCDC can stay at e.g. 3, 3, 3, 1).
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
@@ -48,6 +50,7 @@ public static class BalanceMoves
         var counts = CountPrimaries(sets, index);
         int upper = (int)(((long)sets.Count + index.Count - 1) / index.Count);
         var victims = FindVictims(sets, index, counts, upper, random);
+        victims = AddDeficitVictims(sets, index, counts, victims, random);
         if (victims is null)
         {
             return moves;
@@ -137,6 +140,86 @@ public static class BalanceMoves
         }
 
         return victims;
+    }
+
+    /// <summary>
+    /// Capstan (found by the cluster simulator, seed 2 of the small profile): TiCDC only moves
+    /// spans above ceil(sets / captures), so e.g. 3, 3, 3, 1 counts as balanced and stays so
+    /// forever. When every set replicates on a selected capture (no move in flight, so counts are
+    /// final), captures below floor(sets / captures) also receive spans, taken one at a time from
+    /// the captures with the most (ties: capture order), until every capture holds floor or
+    /// ceil — i.e. counts differ by at most one. The excess victims already planned go first.
+    /// Returns <paramref name="victims"/>, possibly grown (or created), or null when there is none.
+    /// </summary>
+    private static List<Span>? AddDeficitVictims(
+        SpanMap<ReplicationSet> sets, CaptureIndex index, int[] counts, List<Span>? victims, IDeterministicRandom? random)
+    {
+        long replicating = victims?.Count ?? 0;
+        foreach (int count in counts)
+        {
+            replicating += count;
+        }
+
+        if (replicating != sets.Count)
+        {
+            return victims;
+        }
+
+        int lower = sets.Count / index.Count;
+        long deficit = -(victims?.Count ?? 0);
+        foreach (int count in counts)
+        {
+            deficit += Math.Max(0, lower - count);
+        }
+
+        if (deficit <= 0)
+        {
+            return victims;
+        }
+
+        var spansOf = SpansByCapture(sets, index, counts, lower, victims);
+        victims ??= [];
+        for (; deficit > 0; deficit--)
+        {
+            int donor = -1;
+            for (int i = 0; i < counts.Length; i++)
+            {
+                if (counts[i] > lower && (donor < 0 || counts[i] > counts[donor]))
+                {
+                    donor = i;
+                }
+            }
+
+            if (donor < 0)
+            {
+                break;
+            }
+
+            var spans = spansOf[donor]!;
+            TakeFirst(spans, 1, random, victims);
+            spans.RemoveAt(0);
+            counts[donor]--;
+        }
+
+        return victims;
+    }
+
+    /// <summary>The Replicating spans of every capture above <paramref name="lower"/> that are not victims yet, in span order.</summary>
+    private static List<Span>?[] SpansByCapture(SpanMap<ReplicationSet> sets, CaptureIndex index, int[] counts, int lower, List<Span>? victims)
+    {
+        var taken = victims is null ? null : new HashSet<Span>(victims);
+        var spansOf = new List<Span>?[index.Count];
+        foreach (ref readonly var entry in sets.Ordered())
+        {
+            if (entry.Value.State == ReplicationSetState.Replicating
+                && index.IndexOf(entry.Value.Primary) is int i and >= 0 && counts[i] > lower
+                && (taken is null || !taken.Contains(entry.Key)))
+            {
+                (spansOf[i] ??= []).Add(entry.Key);
+            }
+        }
+
+        return spansOf;
     }
 
     /// <summary>Appends <paramref name="count"/> spans: the first ones, or a uniform random sample (partial Fisher–Yates).</summary>

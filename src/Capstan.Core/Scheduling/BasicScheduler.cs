@@ -66,6 +66,7 @@ public sealed class BasicScheduler : IScheduler
     {
         allFound = true;
         List<Span>? newSpans = null;
+        var cursor = default(SpanMapCursor); // current spans come in span order: a walk over the sets
         for (int i = 0; i < currentSpans.Count; i++)
         {
             if (newSpans is not null && newSpans.Count >= _batchSize)
@@ -74,7 +75,7 @@ public sealed class BasicScheduler : IScheduler
             }
 
             var span = currentSpans[i];
-            if (!sets.TryGetValue(span, out var set))
+            if (!sets.TryGetValue(span, ref cursor, out var set))
             {
                 allFound = false;
                 (newSpans ??= []).Add(span);

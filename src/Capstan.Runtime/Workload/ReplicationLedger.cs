@@ -31,6 +31,22 @@ public sealed class ReplicationLedger
 {
     private readonly object _gate = new();
     private readonly Dictionary<(ChangefeedId Changefeed, Span Span), SpanRecord> _spans = [];
+    private readonly Action<ChangefeedId, Span, AppliedRange>? _applied;
+
+    /// <summary>Creates an empty ledger.</summary>
+    public ReplicationLedger()
+    {
+    }
+
+    /// <summary>
+    /// Creates an empty ledger that reports every recorded range, as it was applied (before merging),
+    /// to <paramref name="applied"/>, after the ledger's lock is released. A simulator uses it to
+    /// follow coverage incrementally instead of re-reading every span.
+    /// </summary>
+    public ReplicationLedger(Action<ChangefeedId, Span, AppliedRange> applied)
+    {
+        _applied = applied ?? throw new ArgumentNullException(nameof(applied));
+    }
 
     /// <summary>Ranges recorded so far (after merging contiguous pieces of one writer).</summary>
     public int RangeCount
@@ -63,19 +79,10 @@ public sealed class ReplicationLedger
 
         lock (_gate)
         {
-            var record = GetOrAdd(changefeed, span);
-            var ranges = record.Ranges;
-            for (int i = ranges.Count - 1; i >= 0 && i >= ranges.Count - 4; i--)
-            {
-                if (ranges[i].Writer == writer && ranges[i].To == from)
-                {
-                    ranges[i] = ranges[i] with { To = to, Events = ranges[i].Events + events };
-                    return;
-                }
-            }
-
-            ranges.Add(new AppliedRange(writer, from, to, events));
+            Record(GetOrAdd(changefeed, span).Ranges, writer, from, to, events);
         }
+
+        _applied?.Invoke(changefeed, span, new AppliedRange(writer, from, to, events));
     }
 
     /// <summary>
@@ -119,6 +126,20 @@ public sealed class ReplicationLedger
             spans.Sort();
             return spans;
         }
+    }
+
+    private static void Record(List<AppliedRange> ranges, SinkWriter writer, Ts from, Ts to, long events)
+    {
+        for (int i = ranges.Count - 1; i >= 0 && i >= ranges.Count - 4; i--)
+        {
+            if (ranges[i].Writer == writer && ranges[i].To == from)
+            {
+                ranges[i] = ranges[i] with { To = to, Events = ranges[i].Events + events };
+                return;
+            }
+        }
+
+        ranges.Add(new AppliedRange(writer, from, to, events));
     }
 
     private SpanRecord GetOrAdd(ChangefeedId changefeed, Span span)

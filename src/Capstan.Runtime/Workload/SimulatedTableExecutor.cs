@@ -154,6 +154,23 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
         return views;
     }
 
+    /// <summary>
+    /// Appends every span that is Replicating (its sink running) to <paramref name="into"/>, in no
+    /// particular order; allocation-free when the list has room. A simulator checks with it, every
+    /// tick, that no span is sunk by two executors at once.
+    /// </summary>
+    public void CollectReplicating(List<Span> into)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        foreach (var span in _spans.Values)
+        {
+            if (span.State == TableState.Replicating)
+            {
+                into.Add(span.Span);
+            }
+        }
+    }
+
     /// <summary>Applies the barrier an agent tick returned (ignored when null or its global barrier is 0).</summary>
     public void ApplyBarrier(Barrier? barrier)
     {
