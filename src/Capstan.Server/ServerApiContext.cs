@@ -6,7 +6,6 @@ using Capstan.Core.Protocol;
 using Capstan.Runtime.Hosting;
 using Capstan.Runtime.Membership;
 using Capstan.Runtime.Metadata;
-using Capstan.Runtime.Transport;
 using Capstan.Runtime.Workload;
 using Capstan.Transport.Grpc;
 
@@ -22,7 +21,7 @@ public sealed class ServerApiContext(ServerContext context) : ICaptureApiContext
         context.Services<CaptureSupervisor>().Services,
         () => context.Services<CaptureSupervisor>().Current is { } node ? [node] : [],
         capture => context.ApiAddressOf(capture),
-        () => Convert(context.Services<GrpcTransport>().Counters)));
+        () => TransportReadings.Of(context.Services<GrpcTransport>().Counters)));
 
     /// <inheritdoc/>
     public CaptureId Self => context.CaptureId;
@@ -46,7 +45,7 @@ public sealed class ServerApiContext(ServerContext context) : ICaptureApiContext
     public TimeSpan OwnerTickInterval => context.Settings.TickInterval;
 
     /// <inheritdoc/>
-    public TransportCounters? TransportCounters => Convert(context.Services<GrpcTransport>().Counters);
+    public IReadOnlyList<KeyValuePair<string, long>>? TransportCounters => TransportReadings.Of(context.Services<GrpcTransport>().Counters);
 
     /// <inheritdoc/>
     public bool IsLocal(CaptureId capture) => _inner.Value.IsLocal(capture);
@@ -62,19 +61,4 @@ public sealed class ServerApiContext(ServerContext context) : ICaptureApiContext
 
     /// <inheritdoc/>
     public Uri? ApiAddressOf(CaptureId capture) => context.ApiAddressOf(capture);
-
-    /// <summary>The gRPC transport's counts in the API's (in-process transport) terms.</summary>
-    public static TransportCounters Convert(GrpcTransportCounters counters)
-    {
-        ArgumentNullException.ThrowIfNull(counters);
-        return new TransportCounters
-        {
-            Delivered = counters.AcceptedByPeers + counters.SelfDelivered,
-            RefusedUnknownPeer = counters.RefusedUnknownPeer + counters.RejectedUnknownEndpoint,
-            RefusedInboxFull = counters.RefusedSendBufferFull + counters.RejectedInboxFull,
-            RefusedSenderClosed = counters.RefusedSenderClosed,
-            DroppedByFilter = counters.DroppedOnDisconnect + counters.RefusedOversize + counters.RefusedMalformed,
-            Received = counters.Taken,
-        };
-    }
 }
