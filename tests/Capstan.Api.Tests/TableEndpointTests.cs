@@ -20,10 +20,24 @@ public sealed class TableEndpointTests
             Assert.True(t.CheckpointTs > 0 && t.ResolvedTs >= t.CheckpointTs, $"{t}");
             Assert.Equal(t.TableId, t.Span.TableId);
             Assert.NotEqual("", t.Span.StartKey);
+            Assert.True(t.WholeTable);
             Assert.Null(t.Task);
         });
         var page = await env.GetAsync<List<TableDto>>($"/api/v2/changefeeds/{env.Changefeed}/tables?offset=10&limit=5");
         Assert.Equal([11L, 12L], page.Select(t => t.TableId));
+    }
+
+    [Fact(DisplayName = "Tables: each span shows its load (write rate) once the coordinator has collected stats")]
+    public async Task ListTables_ShowsLoad()
+    {
+        await using var env = await ApiEnv.StartAsync();
+        List<TableDto> tables = [];
+        await env.Stepped.WaitUntilAsync(() =>
+        {
+            tables = env.GetAsync<List<TableDto>>($"/api/v2/changefeeds/{env.Changefeed}/tables").GetAwaiter().GetResult();
+            return tables.All(t => t.WriteKeysPerSecond is not null);
+        }, "stats collected for every table");
+        Assert.All(tables, t => Assert.True(t.WriteKeysPerSecond > 0, $"{t}"));
     }
 
     [Fact(DisplayName = "Move: 202 accepted, progress readable (Prepare → Commit → Replicating on the target), explain names the move-table scheduler")]

@@ -65,7 +65,11 @@ public sealed record SpanDto(long TableId, string StartKey, string EndKey);
 /// <param name="CheckpointTs">Its checkpoint.</param>
 /// <param name="ResolvedTs">Its resolved ts.</param>
 /// <param name="Task">Kind of the task in flight on it (addTable, moveTable, removeTable), or null.</param>
-public sealed record TableDto(long TableId, SpanDto Span, string State, string Primary, string Secondary, ulong CheckpointTs, ulong ResolvedTs, string? Task);
+/// <param name="WholeTable">True when the span is the whole table; false for one span of a split table.</param>
+/// <param name="WriteKeysPerSecond">The span's load (write rate) from the last collected stats, or null before any; load-aware balance weighs spans by it.</param>
+public sealed record TableDto(
+    long TableId, SpanDto Span, string State, string Primary, string Secondary, ulong CheckpointTs, ulong ResolvedTs, string? Task,
+    bool WholeTable, ulong? WriteKeysPerSecond);
 
 /// <summary>Body of <c>POST /api/v2/changefeeds/{id}/tables/move_table</c> (TiCDC's v1 shape).</summary>
 /// <param name="CaptureId">Target capture.</param>

@@ -77,7 +77,8 @@ internal static class CoordinatorReads
         string? task = coordinator.RunningTasks.TryGetValue(set.Span, out var running) ? running.Kind : null;
         return new TableDto(
             set.Span.TableId.Value, SpanOf(set.Span), set.State.ToString(), set.Primary.Value, set.Secondary.Value,
-            set.Checkpoint.CheckpointTs.Value, set.Checkpoint.ResolvedTs.Value, task);
+            set.Checkpoint.CheckpointTs.Value, set.Checkpoint.ResolvedTs.Value, task,
+            set.Span == TableSpans.WholeTable(set.Span.TableId), set.Stats?.WriteKeysPerSecond);
     }
 
     /// <summary>The rebalance plan and the current distribution.</summary>

@@ -119,6 +119,8 @@ function renderTables() {
       el("td", { class: "s-text", text: table.state }),
       el("td", { text: table.primary || "–" }),
       el("td", { text: table.secondary || "–" }),
+      el("td", { text: table.whole_table ? "whole" : "split " + table.span.start_key.slice(0, 12) + "…", title: table.span.start_key + " – " + table.span.end_key }),
+      el("td", { text: table.write_keys_per_second == null ? "–" : String(table.write_keys_per_second) }),
       el("td", { text: String(table.checkpoint_ts) }),
       el("td", { text: table.task || "" })));
   }
