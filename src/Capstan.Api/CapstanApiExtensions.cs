@@ -96,9 +96,9 @@ public static class CapstanApiExtensions
             {
                 await http.RequestServices.GetRequiredService<MetricsCollector>().RefreshAsync(timeout.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
+            catch (Exception) when (!http.RequestAborted.IsCancellationRequested)
             {
-                // Serve what the last collection saw.
+                // Serve what the last collection saw (the owner loop is slow, or the cluster store is unreachable).
             }
 
             await next(http).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Capstan.Cli.Client;
 using Capstan.Cli.Demo;
+using Capstan.Cli.Server;
 using Capstan.Cli.Simulate;
 using Spectre.Console;
 
@@ -79,7 +80,17 @@ scale.SetAction(async (parse, cancellationToken) =>
     return await new Capstan.Cli.Scale.ScaleRunner(options, Console.Out).RunAsync(cancellationToken).ConfigureAwait(false);
 });
 
-var root = new RootCommand("Capstan: TiCDC's two-phase table scheduler in C#") { demo, SimulateCommand.Create(), scale, CliCommand.Create() };
+var server = ServerCommand.Create();
+var root = new RootCommand("Capstan: TiCDC's two-phase table scheduler in C#")
+{
+    demo, SimulateCommand.Create(), scale, server, ChangefeedCommand.Create(), CliCommand.Create(),
+};
+var parsed = root.Parse(args);
+
 // Ctrl+C / SIGTERM cancel the demo's token; give it time to run its final gap check before exiting.
-var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) };
-return await root.Parse(args).InvokeAsync(invocation).ConfigureAwait(false);
+// `server` handles those signals itself (drain first, then leave): the parser must not end it at all.
+var invocation = new InvocationConfiguration
+{
+    ProcessTerminationTimeout = parsed.CommandResult.Command == server ? null : TimeSpan.FromSeconds(60),
+};
+return await parsed.InvokeAsync(invocation).ConfigureAwait(false);

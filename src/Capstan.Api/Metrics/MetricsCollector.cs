@@ -87,8 +87,16 @@ public sealed class MetricsCollector : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                await RefreshAsync(stoppingToken).ConfigureAwait(false);
-                _services.GetRequiredService<CapstanMetrics>().ObserveLags(_readings, _api.Clock.NowMilliseconds);
+                try
+                {
+                    await RefreshAsync(stoppingToken).ConfigureAwait(false);
+                    _services.GetRequiredService<CapstanMetrics>().ObserveLags(_readings, _api.Clock.NowMilliseconds);
+                }
+                catch (Exception error) when (error is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // The cluster store may be unreachable for a while (etcd restarting): try again next
+                    // interval. A background service that throws stops the whole host (and the capture).
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -280,9 +280,19 @@ public sealed class CaptureNode : IAsyncDisposable
         using var timer = new PeriodicTimer(_services.Options.CaptureTickInterval);
         try
         {
+            var failures = new StepFailures(_services.Logger, $"capture {Id}: housekeeping");
             while (!IsTerminated && await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                await StepHousekeepingAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await StepHousekeepingAsync(cancellationToken).ConfigureAwait(false);
+                    failures.Succeeded();
+                }
+                catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    // An edge failed (etcd unreachable, a call timed out): try again next tick.
+                    failures.Failed(error);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -287,9 +287,19 @@ public sealed class OwnerHost : IDisposable
         using var timer = new PeriodicTimer(_services.Options.OwnerTickInterval);
         try
         {
+            var failures = new StepFailures(_services.Logger, $"owner of {_changefeed.Id}");
             while (!_deposed && await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                await StepAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await StepAsync(cancellationToken).ConfigureAwait(false);
+                    failures.Succeeded();
+                }
+                catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    // Persisting the checkpoint failed (etcd unreachable): it is persisted by a later tick.
+                    failures.Failed(error);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
