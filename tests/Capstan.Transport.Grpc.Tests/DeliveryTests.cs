@@ -106,6 +106,8 @@ public sealed class DeliveryTests
         }
 
         await inbox.WaitForAsync(1000);
+        // The sender counts a frame after its write completes, which can be after the receiver has it.
+        await Wait.UntilAsync(() => a.Transport.Counters.SentMessages >= 1000, () => $"sender: {a.Transport.Counters}");
         var sender = a.Transport.Counters;
         var peer = sender.Peer("b")!;
         Assert.Equal(1000, sender.SentMessages);
@@ -134,6 +136,7 @@ public sealed class DeliveryTests
         Assert.Equal(1000, agent.Send(batch));
 
         await inbox.WaitForAsync(1000);
+        await Wait.UntilAsync(() => a.Transport.Counters.SentMessages >= 1000, () => $"sender: {a.Transport.Counters}");
         Assert.InRange(a.Transport.Counters.SentFrames, 10, 30);
     }
 }
