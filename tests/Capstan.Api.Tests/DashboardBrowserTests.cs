@@ -66,7 +66,7 @@ public sealed class DashboardBrowserTests
 
         // The move completes: the table row shows it replicating on the target and the timeline shows the phases.
         await page.WaitForFunctionAsync(
-            $"() => {{ const row = document.querySelector('[data-testid=table-6]'); return row && row.children[1].textContent === 'Replicating' && row.children[2].textContent === '{target}' && row.children[5].textContent === ''; }}",
+            $"() => {{ const row = document.querySelector('[data-testid=table-6]'); return row && row.children[1].textContent === 'Replicating' && row.children[2].textContent === '{target}' && row.children[7].textContent === ''; }}",
             null, Wait());
         await page.WaitForFunctionAsync(
             $"() => document.querySelector('[data-testid=timeline]').textContent.includes('table 6 moveTable done: Replicating on {target}')", null, Wait());
