@@ -148,14 +148,18 @@ public sealed class EtcdMembership : IMembership
     }
 
     internal static string EncodeCapture(CaptureInfo capture) =>
-        JsonSerializer.Serialize(new CaptureDocument(capture.Id.Value, capture.Address, capture.Version), EtcdJson.Options);
+        JsonSerializer.Serialize(
+            new CaptureDocument(capture.Id.Value, capture.Address, capture.Version, capture.ApiAddress.Length == 0 ? null : capture.ApiAddress),
+            EtcdJson.Options);
 
     internal static CaptureInfo? DecodeCapture(KeyValue kv)
     {
         try
         {
             var document = JsonSerializer.Deserialize<CaptureDocument>(kv.Value.Span, EtcdJson.Options);
-            return document is null ? null : new CaptureInfo(new CaptureId(document.Id), document.Address ?? "", document.Version ?? "");
+            return document is null
+                ? null
+                : new CaptureInfo(new CaptureId(document.Id), document.Address ?? "", document.Version ?? "") { ApiAddress = document.ApiAddress ?? "" };
         }
         catch (JsonException)
         {
@@ -303,5 +307,5 @@ public sealed class EtcdMembership : IMembership
 
     private CaptureId IdOf(KeyValue kv) => new(kv.Key.ToStringUtf8()[_keys.CapturesPrefix.Length..]);
 
-    private sealed record CaptureDocument(string Id, string? Address, string? Version);
+    private sealed record CaptureDocument(string Id, string? Address, string? Version, string? ApiAddress = null);
 }

@@ -24,6 +24,9 @@ public sealed record DemoOptions
     /// <summary>Keep running after the scenario until cancelled.</summary>
     public bool Interactive { get; init; }
 
+    /// <summary>Serve the HTTP API and the dashboard of the embedded cluster on 127.0.0.1 at this port (0: any free port); null: no HTTP.</summary>
+    public int? HttpPort { get; init; }
+
     /// <summary>A message naming the first invalid setting, or null.</summary>
     public string? Validate()
     {
@@ -40,6 +43,11 @@ public sealed record DemoOptions
         if (Duration <= TimeSpan.Zero || Duration > TimeSpan.FromHours(24))
         {
             return "--duration must be positive and at most 24 hours";
+        }
+
+        if (HttpPort is < 0 or > 65_535)
+        {
+            return "--http must be a port in 0..65535";
         }
 
         return null;

@@ -39,6 +39,15 @@ public sealed class DemoRunner(DemoOptions options, IDemoOutput output)
         };
         _cluster = options.Fast ? EmbeddedCluster.CreateManual(clusterOptions) : EmbeddedCluster.CreateRealTime(clusterOptions);
         await using var cluster = _cluster;
+        await using var web = options.HttpPort is { } port
+            ? await Capstan.Api.CapstanWebHost.StartAsync(Capstan.Api.Hosting.EmbeddedClusterApiContext.Create(_cluster),
+                new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), cancellationToken: cancellationToken).ConfigureAwait(false)
+            : null;
+        if (web is not null)
+        {
+            output.Line($"dashboard and API at {web.Address} (OpenAPI: {web.Address}openapi/v1.json, metrics: {web.Address}metrics)");
+        }
+
         _deadlineMilliseconds = _cluster.Clock.NowMilliseconds + (long)options.Duration.TotalMilliseconds;
         try
         {

@@ -68,15 +68,16 @@ internal sealed class TableSpanManager
     public TableStatus[] BuildHeartbeatStatuses(IReadOnlyList<Span> listed, bool collectStats)
     {
         _untrackedListed.Clear();
+        ReadOnlySpan<KeyValuePair<Span, TrackedSpan>> ordered = _spans.Ordered();
+        var cursor = default(SpanMapCursor); // the owner lists spans in span order
         for (int index = 0; index < listed.Count; index++)
         {
-            if (!_spans.ContainsKey(listed[index]))
+            if (!_spans.TryGetValue(listed[index], ref cursor, out _))
             {
                 _untrackedListed.Add(index);
             }
         }
 
-        ReadOnlySpan<KeyValuePair<Span, TrackedSpan>> ordered = _spans.Ordered();
         if (ordered.Length + _untrackedListed.Count == 0)
         {
             return [];

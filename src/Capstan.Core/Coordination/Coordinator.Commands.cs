@@ -60,7 +60,7 @@ public sealed partial class Coordinator
             : CommandResult.Refused($"a manual move of table {table} is already pending");
     }
 
-    /// <summary>Asks for one burst rebalance of span counts across captures.</summary>
+    /// <summary>Asks for one burst rebalance across captures, of span counts or of loads (<see cref="SchedulerConfig.BalanceMode"/>).</summary>
     public CommandResult Rebalance()
     {
         if (!IsInitialized)

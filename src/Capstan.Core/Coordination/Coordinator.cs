@@ -34,6 +34,9 @@ public sealed partial class Coordinator
     private readonly TableRanges _tableRanges = new();
     private readonly List<Message> _inbound = [];
     private readonly List<ScheduleTask> _tasks = [];
+
+    /// <summary>The table list of the last tick; the same instance again is taken as unchanged (see <see cref="TickInput.CurrentTables"/>).</summary>
+    private IReadOnlyList<TableId>? _lastTables;
     private long _tick;
 
     /// <summary>The largest checkpoint this coordinator has returned (zero before the first).</summary>
@@ -121,7 +124,7 @@ public sealed partial class Coordinator
         ForgetDrainOfDepartedTarget();
         KeepCurrentIncarnations(_inbound);
         _replicationManager.HandleMessages(_inbound, outbox);
-        _tableRanges.UpdateTables(input.CurrentTables);
+        UpdateTables(input.CurrentTables);
 
         if (!_captureManager.CheckAllCaptureInitialized())
         {
@@ -164,6 +167,16 @@ public sealed partial class Coordinator
     /// created after a checkpoint has no data at or below it.
     /// </summary>
     private Ts StartCheckpoint(TickInput input) => Ts.MaxOf(input.CheckpointTs, _returnedCheckpoint);
+
+    /// <summary>Refreshes the table ranges unless the list is the last one (by reference, with the same count).</summary>
+    private void UpdateTables(IReadOnlyList<TableId> tables)
+    {
+        if (!ReferenceEquals(tables, _lastTables) || tables.Count != _tableRanges.Count)
+        {
+            _tableRanges.UpdateTables(tables);
+            _lastTables = tables;
+        }
+    }
 
     private Watermark AdvanceCheckpoint(TickInput input) =>
         _replicationManager.AdvanceCheckpoint(_tableRanges, input.Barrier.GlobalBarrierTs, input.MinTableBarrierTs);

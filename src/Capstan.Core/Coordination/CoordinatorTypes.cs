@@ -40,7 +40,11 @@ public sealed record TickInput
     /// <summary>The changefeed's last persisted checkpoint; new spans start here.</summary>
     public required Ts CheckpointTs { get; init; }
 
-    /// <summary>The tables the changefeed should replicate now.</summary>
+    /// <summary>
+    /// The tables the changefeed should replicate now. The same list instance passed again is
+    /// taken as unchanged without reading it (what the coordinator derives from it is cached):
+    /// pass a new list when the tables change, and never mutate a list once passed.
+    /// </summary>
     public required IReadOnlyList<TableId> CurrentTables { get; init; }
 
     /// <summary>Alive captures according to membership.</summary>

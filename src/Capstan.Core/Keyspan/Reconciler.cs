@@ -1,5 +1,6 @@
 namespace Capstan.Core.Keyspan;
 
+using System.Runtime.InteropServices;
 using Capstan.Core.Model;
 using Capstan.Core.Replication;
 using Capstan.Core.Spans;
@@ -34,6 +35,9 @@ public sealed class Reconciler
 
     /// <summary>Current tables in ascending id order (duplicates of the input removed); entries are structs, updated in place.</summary>
     private TableEntry[] _tables = [];
+
+    /// <summary>New spans of tables whose spans changed since the last rebuild of <see cref="_spanCache"/>.</summary>
+    private List<Span> _pendingSpans = [];
 
     /// <summary>Scratch lists reused by every walk.</summary>
     private readonly List<Span> _covered = [];
@@ -204,24 +208,35 @@ public sealed class Reconciler
     private void Walk(SpanMap<ReplicationSet> replicationSets, int aliveCaptureCount)
     {
         var ordered = replicationSets.Ordered();
+        Span<byte> startKey = stackalloc byte[TableSpans.TableKeyLength];
+        Span<byte> endKey = stackalloc byte[TableSpans.TableKeyLength];
         int cursor = 0;
         for (int index = 0; index < _tables.Length; index++)
         {
             ref TableEntry table = ref _tables[index];
-            Span start = table.Start;
-            Span end = table.End;
-            while (cursor < ordered.Length && ordered[cursor].Key.CompareTo(start) < 0)
+            TableSpans.WriteTableStartKey(table.TableId, startKey);
+            TableSpans.WriteTableEndKey(table.TableId, endKey);
+            while (cursor < ordered.Length && TableSpans.CompareToProbe(ordered[cursor].Key, table.TableId, startKey) < 0)
             {
                 cursor++;
             }
 
             int first = cursor;
-            while (cursor < ordered.Length && ordered[cursor].Key.CompareTo(end) < 0)
+            while (cursor < ordered.Length && TableSpans.CompareToProbe(ordered[cursor].Key, table.TableId, endKey) < 0)
             {
                 cursor++;
             }
 
-            SpanHoles.FindHoles(ordered[first..cursor], start, end, _covered, _holes);
+            if (first == cursor)
+            {
+                _covered.Clear(); // nothing covered: the whole table is the hole, not needed below
+                _holes.Clear();
+            }
+            else
+            {
+                SpanHoles.FindHoles(ordered[first..cursor], table.TableId, startKey, endKey, _covered, _holes);
+            }
+
             _cacheDirty |= ReconcileTable(ref table, aliveCaptureCount);
         }
     }
@@ -231,19 +246,19 @@ public sealed class Reconciler
     {
         if (_covered.Count == 0)
         {
-            if (table.Spans is not null)
+            if (table.Count >= 0)
             {
                 return false; // seen before: its spans wait for the basic scheduler's batch limit
             }
 
-            table.Spans = SplitNewTable(table.Whole, aliveCaptureCount);
+            Store(ref table, SplitNewTable(TableSpans.WholeTable(table.TableId), aliveCaptureCount));
             table.ByAddTable = true;
             return true;
         }
 
         if (_holes.Count > 0)
         {
-            if (table.Spans is not null && table.ByAddTable)
+            if (table.Count >= 0 && table.ByAddTable)
             {
                 return false; // our own add is still in progress
             }
@@ -251,11 +266,31 @@ public sealed class Reconciler
             // Owner change after some captures died: keep what exists, one span per gap.
             MergeInKeyOrder(_covered, _holes, _merged);
             table.ByAddTable = false;
-            return table.Store(_merged);
+            return Store(ref table, CollectionsMarshal.AsSpan(_merged));
         }
 
         table.ByAddTable = false;
-        return table.Store(_covered);
+        return Store(ref table, CollectionsMarshal.AsSpan(_covered));
+    }
+
+    /// <summary>The spans a table has now (in the result cache, or pending since the last rebuild).</summary>
+    private ReadOnlySpan<Span> SpansOf(in TableEntry table) =>
+        table.Count <= 0 ? [] : (table.Pending ? CollectionsMarshal.AsSpan(_pendingSpans) : _spanCache).Slice(table.Offset, table.Count);
+
+    /// <summary>Gives the table <paramref name="spans"/> unless it has exactly those; true when replaced.</summary>
+    private bool Store(ref TableEntry table, ReadOnlySpan<Span> spans)
+    {
+        if (table.Count >= 0 && SpansOf(table).SequenceEqual(spans))
+        {
+            return false;
+        }
+
+        table.Offset = _pendingSpans.Count;
+        table.Count = spans.Length;
+        table.Pending = true;
+        _pendingSpans.AddRange(spans);
+        _cacheDirty = true; // set here too: a walk that throws later must still rebuild next time
+        return true;
     }
 
     /// <summary>The new table's spans: the first split into more than one exact cover, else the whole table.</summary>
@@ -287,71 +322,65 @@ public sealed class Reconciler
         }
     }
 
+    /// <summary>Builds a new result from every table's spans (tables in id order, spans in key order).</summary>
     private void RebuildCache()
     {
         int total = 0;
         foreach (TableEntry table in _tables)
         {
-            total += table.Spans?.Length ?? 0;
+            total += Math.Max(table.Count, 0);
         }
 
         var cache = new Span[total];
         int next = 0;
-        foreach (TableEntry table in _tables)
+        for (int index = 0; index < _tables.Length; index++)
         {
-            if (table.Spans is { } spans)
-            {
-                spans.CopyTo(cache, next);
-                next += spans.Length;
-            }
+            ref TableEntry table = ref _tables[index];
+            SpansOf(table).CopyTo(cache.AsSpan(next));
+            table.Offset = next;
+            table.Pending = false;
+            next += Math.Max(table.Count, 0);
         }
 
         _spanCache = cache;
         _cacheDirty = false;
+        if (_pendingSpans.Capacity > 1024)
+        {
+            _pendingSpans = []; // do not keep a large scratch list after the initial dispatch
+        }
+        else
+        {
+            _pendingSpans.Clear();
+        }
     }
 
-    /// <summary>What the reconciler knows about one current table (a struct: no object per table).</summary>
+    /// <summary>
+    /// What the reconciler knows about one current table (a struct: no object per table). Its spans
+    /// are a slice of the result (<see cref="_spanCache"/>) or, when changed since the last
+    /// rebuild, of <see cref="_pendingSpans"/>; the table's probe keys are encoded on the stack
+    /// when needed, so nothing else per table is kept.
+    /// </summary>
     private struct TableEntry
     {
-        /// <summary>Encoded start and end keys of the table's row range (<see cref="TableSpans"/>).</summary>
-        private readonly byte[] _startKey;
-        private readonly byte[] _endKey;
-
         public TableEntry(TableId tableId)
         {
             TableId = tableId;
-            _startKey = TableSpans.TableStartKey(tableId);
-            _endKey = TableSpans.TableEndKey(tableId);
+            Count = -1;
         }
 
         /// <summary>The table.</summary>
         public TableId TableId { get; }
 
-        /// <summary>Range probe: the table's spans are the map keys in [Start, End).</summary>
-        public readonly Span Start => new(TableId, _startKey, null);
+        /// <summary>Start of the table's spans in the cache or the pending list.</summary>
+        public int Offset { get; set; }
 
-        /// <summary>See <see cref="Start"/>.</summary>
-        public readonly Span End => new(TableId, _endKey, null);
+        /// <summary>Number of spans; −1 until the table was first reconciled.</summary>
+        public int Count { get; set; }
 
-        /// <summary>The whole-table span (same keys as <see cref="TableSpans.WholeTable"/>).</summary>
-        public readonly Span Whole => new(TableId, _startKey, _endKey);
+        /// <summary>True when the spans are in <see cref="_pendingSpans"/> (changed since the last rebuild).</summary>
+        public bool Pending { get; set; }
 
-        /// <summary>The table's spans in key order; null until the table was first reconciled.</summary>
-        public Span[]? Spans { get; set; }
-
-        /// <summary>True when <see cref="Spans"/> is a split made by this reconciler that may not be fully added yet.</summary>
+        /// <summary>True when the spans are a split made by this reconciler that may not be fully added yet.</summary>
         public bool ByAddTable { get; set; }
-
-        /// <summary>Replaces <see cref="Spans"/> unless equal (no allocation then); true when replaced.</summary>
-        public bool Store(List<Span> spans)
-        {
-            if (Spans is not null && Spans.AsSpan().SequenceEqual(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(spans)))
-            {
-                return false;
-            }
-
-            Spans = [.. spans];
-            return true;
-        }
     }
 }

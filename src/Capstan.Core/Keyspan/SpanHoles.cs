@@ -1,5 +1,6 @@
 namespace Capstan.Core.Keyspan;
 
+using Capstan.Core.Model;
 using Capstan.Core.Replication;
 using Capstan.Core.Spans;
 
@@ -60,6 +61,50 @@ public static class SpanHoles
         else if (Compare(last, end.StartKey) < 0)
         {
             holes.Add(new Span(start.TableId, last, end.StartKeyArray));
+        }
+    }
+
+    /// <summary>
+    /// The same walk with the range given as <paramref name="table"/> and raw probe keys (e.g.
+    /// encoded on the stack): key arrays are allocated only for the holes found.
+    /// </summary>
+    internal static void FindHoles<TValue>(
+        ReadOnlySpan<KeyValuePair<Span, TValue>> entries,
+        TableId table,
+        ReadOnlySpan<byte> startKey,
+        ReadOnlySpan<byte> endKey,
+        List<Span> covered,
+        List<Span> holes)
+    {
+        covered.Clear();
+        holes.Clear();
+        bool atStart = true;
+        byte[]? last = null;
+        foreach (var entry in entries)
+        {
+            Span span = entry.Key;
+            int order = (atStart ? startKey : last).SequenceCompareTo(span.StartKey);
+            if (order < 0)
+            {
+                holes.Add(new Span(table, atStart ? startKey.ToArray() : last, span.StartKeyArray));
+            }
+            else if (order > 0)
+            {
+                throw Overlap(covered, span);
+            }
+
+            covered.Add(span);
+            last = span.EndKeyArray;
+            atStart = false;
+        }
+
+        if (covered.Count == 0)
+        {
+            holes.Add(new Span(table, startKey.ToArray(), endKey.ToArray()));
+        }
+        else if (Compare(last, endKey) < 0)
+        {
+            holes.Add(new Span(table, last, endKey.ToArray()));
         }
     }
 

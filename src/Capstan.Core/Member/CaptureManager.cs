@@ -28,12 +28,21 @@ public sealed class CaptureManager
     /// <summary>Known captures, in capture-id order.</summary>
     private readonly SortedDictionary<CaptureId, CaptureStatus> _captures = [];
 
+    /// <summary>The values of <see cref="_captures"/> in capture-id order, rebuilt when membership changes (iterated without allocating).</summary>
+    private CaptureStatus[] _statuses = [];
+
+    /// <summary>The ids of the last alive-capture update in its enumeration order: an unchanged membership is recognised by one pass of comparisons.</summary>
+    private CaptureId[] _lastAlive = [];
+
     /// <summary>Restarted captures not yet taken, in detection order, without duplicates.</summary>
     private readonly List<CaptureId> _restarted = [];
 
     /// <summary>Changes not yet taken: Init (once) and Removed.</summary>
     private SortedDictionary<CaptureId, IReadOnlyList<TableStatus>>? _pendingInit;
     private SortedDictionary<CaptureId, IReadOnlyList<TableStatus>>? _pendingRemoved;
+
+    /// <summary>The span list of each capture's last heartbeat; handed out again while unchanged (never mutated).</summary>
+    private readonly Dictionary<CaptureId, Span[]> _lastHeartbeatSpans = [];
 
     /// <summary>Logical clock for heartbeats and stats collection.</summary>
     private long _tickCounter;
@@ -125,21 +134,32 @@ public sealed class CaptureManager
     {
         ArgumentNullException.ThrowIfNull(alive);
         ArgumentNullException.ThrowIfNull(outbox);
-        AddNewCaptures(alive, outbox);
-        RemoveLeftCaptures(alive);
+        bool changed = !IsSameMembership(alive);
+        if (changed)
+        {
+            AddNewCaptures(alive, outbox);
+            RemoveLeftCaptures(alive);
+            _statuses = [.. _captures.Values];
+            _lastAlive = [.. alive.Keys];
+        }
+
         if (!IsInitialized && AllKnownCapturesAnswered())
         {
             _pendingInit = [];
-            foreach (var (id, status) in _captures)
+            foreach (var status in _statuses)
             {
-                _pendingInit[id] = status.Tables;
+                _pendingInit[status.Id] = status.Tables;
             }
 
             _pendingRemoved = null;
             IsInitialized = true;
+            changed = true;
         }
 
-        AssertInvariants();
+        if (changed)
+        {
+            AssertInvariants(); // nothing it checks can change while membership stays the same
+        }
     }
 
     /// <summary>The changes recorded since the last take, or null; always null before initialisation.</summary>
@@ -204,7 +224,7 @@ public sealed class CaptureManager
                 To = id,
                 Heartbeat = new Heartbeat
                 {
-                    Spans = (IReadOnlyList<Span>?)spans[i] ?? [],
+                    Spans = spans[i],
                     IsStopping = id == drainingTarget,
                     CollectStats = _pendingCollect,
                     Barrier = barrier,
@@ -232,9 +252,45 @@ public sealed class CaptureManager
         }
     }
 
+    /// <summary>
+    /// True when <paramref name="alive"/> lists the same ids, in the same order, as the last update
+    /// (then the known captures are exactly those ids: only an update changes them).
+    /// </summary>
+    private bool IsSameMembership(IReadOnlyDictionary<CaptureId, CaptureInfo> alive)
+    {
+        if (alive.Count != _lastAlive.Length || alive.Count != _captures.Count)
+        {
+            return false;
+        }
+
+        int index = 0;
+        if (alive is Dictionary<CaptureId, CaptureInfo> dictionary)
+        {
+            foreach (var id in dictionary.Keys) // the struct enumerator: no allocation
+            {
+                if (id != _lastAlive[index++])
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        foreach (var id in alive.Keys)
+        {
+            if (id != _lastAlive[index++])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private bool AllKnownCapturesAnswered()
     {
-        foreach (var status in _captures.Values)
+        foreach (var status in _statuses)
         {
             if (status.State == CaptureState.Uninitialized)
             {
@@ -307,23 +363,61 @@ public sealed class CaptureManager
         }
     }
 
-    /// <summary>Per known capture (index order), the spans in which it holds any role, in span order; null when none.</summary>
-    private List<Span>?[] CollectHeartbeatSpans(SpanMap<ReplicationSet> sets, CaptureIndex index)
+    /// <summary>
+    /// Per known capture (index order), the spans in which it holds any role, in span order. A
+    /// capture whose spans are the same as in its last heartbeat gets the same array again (arrays
+    /// handed out are never changed), so a steady-state heartbeat allocates nothing per span: the
+    /// walk only compares each span with the previous list and copies when they first differ.
+    /// </summary>
+    private Span[][] CollectHeartbeatSpans(SpanMap<ReplicationSet> sets, CaptureIndex index)
     {
-        var lists = new List<Span>?[index.Count];
+        var previous = new Span[index.Count][];
+        var matched = new int[index.Count];
+        var changed = new List<Span>?[index.Count];
+        for (int i = 0; i < index.Count; i++)
+        {
+            previous[i] = _lastHeartbeatSpans.TryGetValue(index.Ids[i], out var last) ? last : [];
+        }
+
         int capacity = index.Count == 0 ? 0 : (sets.Count / index.Count) + 16;
         foreach (ref readonly var entry in sets.Ordered())
         {
             foreach (var (capture, _) in entry.Value.Captures)
             {
                 int position = index.IndexOf(capture);
-                if (position >= 0) // a role of a capture that already left: nobody to tell
+                if (position < 0)
                 {
-                    (lists[position] ??= new List<Span>(capacity)).Add(entry.Key);
+                    continue; // a role of a capture that already left: nobody to tell
                 }
+
+                if (changed[position] is null)
+                {
+                    var before = previous[position];
+                    int next = matched[position];
+                    if (next < before.Length && before[next] == entry.Key)
+                    {
+                        matched[position] = next + 1;
+                        continue;
+                    }
+
+                    changed[position] = new List<Span>(capacity);
+                    changed[position]!.AddRange(before.AsSpan(0, next));
+                }
+
+                changed[position]!.Add(entry.Key);
             }
         }
 
-        return lists;
+        var result = new Span[index.Count][];
+        _lastHeartbeatSpans.Clear();
+        for (int i = 0; i < index.Count; i++)
+        {
+            result[i] = changed[i] is { } list ? [.. list]
+                : matched[i] == previous[i].Length ? previous[i]
+                : previous[i][..matched[i]];
+            _lastHeartbeatSpans[index.Ids[i]] = result[i];
+        }
+
+        return result;
     }
 }

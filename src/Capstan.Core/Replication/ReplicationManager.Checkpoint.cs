@@ -36,7 +36,8 @@ public sealed partial class ReplicationManager
     /// </list>
     /// Cost: when the table list is ascending (the usual case) the sets are walked once with a
     /// cursor, and a table held by one whole-table span is recognised from table ids alone;
-    /// otherwise each table's first span is found by a galloping or binary search. No allocation.
+    /// otherwise each table's first span is found by a galloping or binary search, with the
+    /// table's probe keys encoded on the stack. No allocation.
     /// </remarks>
     public Watermark AdvanceCheckpoint(TableRanges tables, Ts globalBarrierTs, Ts minTableBarrierTs)
     {
@@ -51,23 +52,27 @@ public sealed partial class ReplicationManager
 
         var ordered = Spans.Ordered();
         var progress = new Progress();
+        Span<byte> startKey = stackalloc byte[TableSpans.TableKeyLength];
+        Span<byte> endKey = stackalloc byte[TableSpans.TableKeyLength];
         int cursor = 0;
         for (int index = 0; index < tables.Count; index++)
         {
-            var (start, end) = tables.RangeOf(index);
-            int firstOfTable = LowerBound(ordered, start, cursor, byTableOnly: true);
-            if (IsOnlyWholeTableSpan(ordered, firstOfTable, start, end))
+            TableId table = tables[index];
+            int firstOfTable = LowerBoundByTable(ordered, table, cursor);
+            if (IsOnlyWholeTableSpan(ordered, firstOfTable, table))
             {
                 progress.Add(ordered[firstOfTable].Value, firstOfTable);
                 cursor = firstOfTable + 1;
                 continue;
             }
 
-            int first = LowerBound(ordered, start, firstOfTable, byTableOnly: false);
-            cursor = VisitTable(ordered, first, start, end, ref progress);
+            TableSpans.WriteTableStartKey(table, startKey);
+            TableSpans.WriteTableEndKey(table, endKey);
+            int first = LowerBound(ordered, table, startKey, firstOfTable);
+            cursor = VisitTable(ordered, first, table, startKey, endKey, ref progress);
             if (cursor < 0)
             {
-                LastMissingTable = tables.Tables[index];
+                LastMissingTable = table;
                 return Watermark.CannotProceed;
             }
         }
@@ -84,29 +89,34 @@ public sealed partial class ReplicationManager
 
     /// <summary>
     /// The common case, decided without reading key bytes: the entry at the cursor is the only
-    /// span of its table (its neighbours belong to other tables) and is the whole-table span.
+    /// span of its table (its neighbours belong to other tables) and is the whole-table span
+    /// (known by the set after its first check).
     /// </summary>
-    private static bool IsOnlyWholeTableSpan(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, int cursor, Span start, Span end)
+    private static bool IsOnlyWholeTableSpan(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, int cursor, TableId table)
     {
-        long table = start.TableId.Value;
         return cursor < ordered.Length
-            && ordered[cursor].Key.TableId.Value == table
-            && (cursor == 0 || ordered[cursor - 1].Key.TableId.Value < table)
-            && (cursor + 1 == ordered.Length || ordered[cursor + 1].Key.TableId.Value > table)
-            && ordered[cursor].Value.IsWholeTableSpan(start, end);
+            && ordered[cursor].Key.TableId.Value == table.Value
+            && (cursor == 0 || ordered[cursor - 1].Key.TableId.Value < table.Value)
+            && (cursor + 1 == ordered.Length || ordered[cursor + 1].Key.TableId.Value > table.Value)
+            && ordered[cursor].Value.IsWholeTableSpan();
     }
 
     /// <summary>
     /// Folds the spans of one table, starting at <paramref name="first"/>, into
-    /// <paramref name="progress"/>. Returns the index after the table's last span, or −1 when the
-    /// table is not exactly covered.
+    /// <paramref name="progress"/>. The table's spans lie in [(table, startKey), (table, endKey)).
+    /// Returns the index after the table's last span, or −1 when the table is not exactly covered.
     /// </summary>
     private static int VisitTable(
-        ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, int first, Span start, Span end, ref Progress progress)
+        ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered,
+        int first,
+        TableId table,
+        ReadOnlySpan<byte> startKey,
+        ReadOnlySpan<byte> endKey,
+        ref Progress progress)
     {
         int index = first;
-        if (index >= ordered.Length || ordered[index].Key.CompareTo(end) >= 0
-            || !ordered[index].Key.StartKey.SequenceEqual(start.StartKey))
+        if (index >= ordered.Length || TableSpans.CompareToProbe(ordered[index].Key, table, endKey) >= 0
+            || !ordered[index].Key.StartKey.SequenceEqual(startKey))
         {
             return -1; // no span, or the first one does not start at the table's start
         }
@@ -116,9 +126,9 @@ public sealed partial class ReplicationManager
             progress.Add(ordered[index].Value, index);
             var span = ordered[index].Key;
             index++;
-            if (index == ordered.Length || ordered[index].Key.CompareTo(end) >= 0)
+            if (index == ordered.Length || TableSpans.CompareToProbe(ordered[index].Key, table, endKey) >= 0)
             {
-                return span.EndKey.SequenceEqual(end.StartKey) ? index : -1;
+                return span.EndKey.SequenceEqual(endKey) ? index : -1;
             }
 
             if (!span.EndKey.SequenceEqual(ordered[index].Key.StartKey))
@@ -129,47 +139,92 @@ public sealed partial class ReplicationManager
     }
 
     /// <summary>
-    /// The first index whose key is ≥ <paramref name="key"/> (or, with
-    /// <paramref name="byTableOnly"/>, whose table id is ≥ the key's, which reads no key bytes).
+    /// The first index whose key is ≥ the probe (<paramref name="table"/>, <paramref name="key"/>).
     /// Searches forward from <paramref name="cursor"/> by galloping when everything before it is
-    /// smaller (ascending tables: one or two comparisons), else binary-searches the prefix.
+    /// smaller (ascending tables: usually one comparison), else binary-searches the prefix.
     /// </summary>
-    private static int LowerBound(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, Span key, int cursor, bool byTableOnly)
+    private static int LowerBound(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, TableId table, ReadOnlySpan<byte> key, int cursor)
     {
-        if (cursor > 0 && Compare(ordered[cursor - 1].Key, key, byTableOnly) >= 0)
+        if (cursor > 0 && TableSpans.CompareToProbe(ordered[cursor - 1].Key, table, key) >= 0)
         {
-            return BinarySearch(ordered, key, 0, cursor, byTableOnly);
+            return BinarySearch(ordered, table, key, 0, cursor);
         }
 
-        if (cursor >= ordered.Length || Compare(ordered[cursor].Key, key, byTableOnly) >= 0)
+        if (cursor >= ordered.Length || TableSpans.CompareToProbe(ordered[cursor].Key, table, key) >= 0)
         {
             return cursor;
         }
 
-        // ordered[low] < key; double the step until ordered[high] >= key or the end.
+        // ordered[low] < probe; double the step until ordered[high] >= probe or the end.
         int low = cursor;
         int step = 1;
         int high = cursor + step;
-        while (high < ordered.Length && Compare(ordered[high].Key, key, byTableOnly) < 0)
+        while (high < ordered.Length && TableSpans.CompareToProbe(ordered[high].Key, table, key) < 0)
         {
             low = high;
             step <<= 1;
             high = cursor + step;
         }
 
-        return BinarySearch(ordered, key, low + 1, Math.Min(high, ordered.Length), byTableOnly);
+        return BinarySearch(ordered, table, key, low + 1, Math.Min(high, ordered.Length));
     }
 
-    private static int Compare(in Span entry, in Span key, bool byTableOnly) =>
-        byTableOnly ? entry.TableId.Value.CompareTo(key.TableId.Value) : entry.CompareTo(key);
+    /// <summary>
+    /// The first index whose table id is ≥ <paramref name="table"/> (reads no key bytes), searched
+    /// as <see cref="LowerBound"/> does.
+    /// </summary>
+    private static int LowerBoundByTable(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, TableId table, int cursor)
+    {
+        long id = table.Value;
+        if (cursor > 0 && ordered[cursor - 1].Key.TableId.Value >= id)
+        {
+            return BinarySearchByTable(ordered, id, 0, cursor);
+        }
 
-    /// <summary>Lower bound of <paramref name="key"/> in [<paramref name="low"/>, <paramref name="high"/>).</summary>
-    private static int BinarySearch(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, Span key, int low, int high, bool byTableOnly)
+        if (cursor >= ordered.Length || ordered[cursor].Key.TableId.Value >= id)
+        {
+            return cursor;
+        }
+
+        int low = cursor;
+        int step = 1;
+        int high = cursor + step;
+        while (high < ordered.Length && ordered[high].Key.TableId.Value < id)
+        {
+            low = high;
+            step <<= 1;
+            high = cursor + step;
+        }
+
+        return BinarySearchByTable(ordered, id, low + 1, Math.Min(high, ordered.Length));
+    }
+
+    private static int BinarySearchByTable(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, long table, int low, int high)
     {
         while (low < high)
         {
             int middle = (low + high) >>> 1;
-            if (Compare(ordered[middle].Key, key, byTableOnly) < 0)
+            if (ordered[middle].Key.TableId.Value < table)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
+    }
+
+    /// <summary>Lower bound of the probe in [<paramref name="low"/>, <paramref name="high"/>).</summary>
+    private static int BinarySearch(
+        ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> ordered, TableId table, ReadOnlySpan<byte> key, int low, int high)
+    {
+        while (low < high)
+        {
+            int middle = (low + high) >>> 1;
+            if (TableSpans.CompareToProbe(ordered[middle].Key, table, key) < 0)
             {
                 low = middle + 1;
             }

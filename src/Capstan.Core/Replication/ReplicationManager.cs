@@ -62,6 +62,7 @@ public sealed partial class ReplicationManager
     /// <exception cref="ReplicationSetInconsistentException">A set rejected a report; the caller must discard the outbox.</exception>
     public void HandleMessages(IReadOnlyList<Message> messages, List<Message> outbox)
     {
+        _ = Spans.Ordered(); // brings the order up to date for the hinted lookups of heartbeat statuses
         for (int index = 0; index < messages.Count; index++)
         {
             var message = messages[index];
@@ -79,10 +80,12 @@ public sealed partial class ReplicationManager
 
                     break;
                 case MessageType.HeartbeatResponse when message.HeartbeatResponse is { } heartbeat:
+                    // Agents list statuses in span order: a hinted walk finds each set in a few comparisons.
                     var tables = heartbeat.Tables;
+                    var cursor = default(SpanMapCursor);
                     for (int table = 0; table < tables.Count; table++)
                     {
-                        HandleStatus(tables[table], message.From, outbox);
+                        HandleStatus(tables[table], message.From, outbox, ref cursor);
                     }
 
                     break;
@@ -94,11 +97,23 @@ public sealed partial class ReplicationManager
 
     private void HandleStatus(TableStatus status, CaptureId from, List<Message> outbox)
     {
-        if (!Spans.TryGetValue(status.Span, out var set))
+        if (Spans.TryGetValue(status.Span, out var set))
         {
-            return;
+            Poll(set, status, from, outbox);
         }
+    }
 
+    private void HandleStatus(in TableStatus status, CaptureId from, List<Message> outbox, ref SpanMapCursor cursor)
+    {
+        if (Spans.TryGetValue(status.Span, ref cursor, out var set))
+        {
+            Poll(set, status, from, outbox);
+        }
+    }
+
+    /// <summary>Feeds a status to its set; a set that finished removing is deleted.</summary>
+    private void Poll(ReplicationSet set, in TableStatus status, CaptureId from, List<Message> outbox)
+    {
         // The lookup proved the spans equal; handing over the set's own span makes the set's
         // span check a same-array comparison instead of another read of both keys.
         set.Poll(status with { Span = set.Span }, from, outbox);
@@ -158,6 +173,7 @@ public sealed partial class ReplicationManager
             }
         }
 
+        Spans.EnsureCapacity(bySpan.Count);
         var spans = new List<Span>(bySpan.Keys);
         spans.Sort(static (a, b) => a.CompareTo(b));
         foreach (var span in spans)

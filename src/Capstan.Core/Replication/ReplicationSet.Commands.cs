@@ -115,7 +115,7 @@ public sealed partial class ReplicationSet
             secondaries += role == CaptureRole.Secondary ? 1 : 0;
         }
 
-        foreach (var (capture, _) in _prepared)
+        foreach (var capture in PreparedCaptures)
         {
             if (RoleOf(capture) != CaptureRole.Secondary)
             {

@@ -116,7 +116,7 @@ public sealed partial class ReplicationSet
                 outbox.Add(Message.AddTable(from, Span, isSecondary: true, Checkpoint));
                 return false;
             case TableState.Prepared when role == CaptureRole.Secondary:
-                _prepared.Set(from, CaptureRole.Secondary);
+                MarkPrepared(from);
                 State = ReplicationSetState.Commit;
                 return true;
             case TableState.Replicating when from == Primary:
@@ -210,7 +210,7 @@ public sealed partial class ReplicationSet
 
     private void OnSecondaryPreparedInCommit(CaptureId secondary, List<Message> outbox)
     {
-        _prepared.Set(secondary, CaptureRole.Secondary);
+        MarkPrepared(secondary);
         if (!Primary.IsNone)
         {
             // The secondary is ready and waits for the old primary to stop.
@@ -280,7 +280,7 @@ public sealed partial class ReplicationSet
                 else
                 {
                     _captures.Remove(from);
-                    _prepared.Remove(from);
+                    UnmarkPrepared(from);
                 }
 
                 return false;
@@ -331,7 +331,7 @@ public sealed partial class ReplicationSet
                 continue;
             }
 
-            bool prepared = _prepared.Contains(capture);
+            bool prepared = IsPrepared(capture);
             if (best.IsNone || (prepared && !bestPrepared) || (prepared == bestPrepared && capture.CompareTo(best) < 0))
             {
                 best = capture;
@@ -367,7 +367,7 @@ public sealed partial class ReplicationSet
         while (TryFindRole(CaptureRole.Undetermined, out var capture))
         {
             _captures.Remove(capture);
-            _prepared.Remove(capture);
+            UnmarkPrepared(capture);
         }
     }
 

@@ -20,11 +20,13 @@ public sealed partial class ReplicationSet
     private Stats? _stats;
 
     /// <summary>
-    /// Secondaries known to have reported Prepared (value always Secondary). Only consulted when
-    /// several secondaries exist after a rebuild, to pick the one to promote (see
-    /// <c>ChooseSecondaryToPromote</c>). An entry is dropped whenever its capture loses the role.
+    /// Secondaries known to have reported Prepared. Only consulted when several secondaries exist
+    /// after a rebuild, to pick the one to promote (see <c>ChooseSecondaryToPromote</c>). An entry
+    /// is dropped whenever its capture loses the role. Null when empty, which is the state of
+    /// almost every set (only an add or a move in flight has one): a reference instead of an
+    /// inline map keeps every set 24 bytes smaller.
     /// </summary>
-    private RoleMap _prepared;
+    private List<CaptureId>? _prepared;
 
     /// <summary>True when the current stats carry a "puller-egress" stage (or no stats arrived yet: the seed counts).</summary>
     private bool _hasPullerEgress = true;
@@ -142,18 +144,19 @@ public sealed partial class ReplicationSet
     }
 
     /// <summary>
-    /// True when the span runs exactly from <paramref name="start"/>'s key to
-    /// <paramref name="end"/>'s key (the probes of <see cref="TableSpans.TableRange"/> for its
-    /// table). Cached after the first call: the watermark walk then decides coverage without
-    /// reading key bytes.
+    /// True when the span is its table's whole-table span (<see cref="TableSpans.WholeTable"/>).
+    /// Cached after the first call: the watermark walk then decides coverage without reading key
+    /// bytes.
     /// </summary>
-    internal bool IsWholeTableSpan(Span start, Span end)
+    internal bool IsWholeTableSpan()
     {
         if (_wholeTable == 0)
         {
-            _wholeTable = Span.TableId == start.TableId && Span.StartKey.SequenceEqual(start.StartKey) && Span.EndKey.SequenceEqual(end.StartKey)
-                ? (byte)1
-                : (byte)2;
+            Span<byte> start = stackalloc byte[TableSpans.TableKeyLength];
+            Span<byte> end = stackalloc byte[TableSpans.TableKeyLength];
+            TableSpans.WriteTableStartKey(Span.TableId, start);
+            TableSpans.WriteTableEndKey(Span.TableId, end);
+            _wholeTable = Span.StartKey.SequenceEqual(start) && Span.EndKey.SequenceEqual(end) ? (byte)1 : (byte)2;
         }
 
         return _wholeTable == 1;
@@ -211,7 +214,7 @@ public sealed partial class ReplicationSet
                     break;
                 case TableState.Prepared:
                     SetCapture(capture, CaptureRole.Secondary);
-                    _prepared.Set(capture, CaptureRole.Secondary);
+                    MarkPrepared(capture);
                     committed = true;
                     break;
                 case TableState.Stopping:
@@ -310,7 +313,7 @@ public sealed partial class ReplicationSet
             }
 
             _captures.Remove(capture);
-            _prepared.Remove(capture);
+            UnmarkPrepared(capture);
         }
     }
 
@@ -333,7 +336,7 @@ public sealed partial class ReplicationSet
 
         Primary = capture;
         _captures.Set(capture, CaptureRole.Primary);
-        _prepared.Remove(capture);
+        UnmarkPrepared(capture);
     }
 
     private void ClearPrimary()
@@ -344,6 +347,28 @@ public sealed partial class ReplicationSet
         }
 
         Primary = CaptureId.None;
+    }
+
+    /// <summary>The captures remembered as prepared (empty when none).</summary>
+    private IReadOnlyList<CaptureId> PreparedCaptures => (IReadOnlyList<CaptureId>?)_prepared ?? [];
+
+    private bool IsPrepared(CaptureId capture) => _prepared is not null && _prepared.Contains(capture);
+
+    private void MarkPrepared(CaptureId capture)
+    {
+        _prepared ??= new List<CaptureId>(1);
+        if (!IsPrepared(capture))
+        {
+            _prepared.Add(capture);
+        }
+    }
+
+    private void UnmarkPrepared(CaptureId capture)
+    {
+        if (_prepared is not null && _prepared.Remove(capture) && _prepared.Count == 0)
+        {
+            _prepared = null;
+        }
     }
 
     private ReplicationSetInconsistentException Inconsistent(string detail) => new($"{detail}; {this}");

@@ -48,7 +48,7 @@ public sealed class BasicScheduler : IScheduler
                 return; // nowhere to place anything; as TiCDC, removal waits too
             }
 
-            tasks.Add(BuildAdds(newSpans, candidates.Ids, context.CheckpointTs));
+            tasks.Add(BuildAdds(newSpans, candidates.Ids, sets, context.CheckpointTs));
         }
 
         if (context.CurrentSpans.Count != sets.Count || !allFound)
@@ -66,6 +66,7 @@ public sealed class BasicScheduler : IScheduler
     {
         allFound = true;
         List<Span>? newSpans = null;
+        var cursor = default(SpanMapCursor); // current spans come in span order: a walk over the sets
         for (int i = 0; i < currentSpans.Count; i++)
         {
             if (newSpans is not null && newSpans.Count >= _batchSize)
@@ -74,7 +75,7 @@ public sealed class BasicScheduler : IScheduler
             }
 
             var span = currentSpans[i];
-            if (!sets.TryGetValue(span, out var set))
+            if (!sets.TryGetValue(span, ref cursor, out var set))
             {
                 allFound = false;
                 (newSpans ??= []).Add(span);
@@ -88,15 +89,51 @@ public sealed class BasicScheduler : IScheduler
         return newSpans;
     }
 
-    private static BurstBalanceTask BuildAdds(List<Span> newSpans, CaptureId[] candidates, Ts checkpointTs)
+    /// <summary>
+    /// Places each new span on the candidate holding the fewest spans so far (ties in capture-id
+    /// order). TiCDC deals them round-robin starting from an arbitrary capture each batch, which
+    /// leaves a spread of up to one per batch (e.g. 34/34/32 for 100 tables on 3 captures) that
+    /// its balance rule then tolerates; filling the least-loaded capture first keeps every
+    /// capture within one span of the others after the initial dispatch and after a capture loss.
+    /// </summary>
+    private static BurstBalanceTask BuildAdds(List<Span> newSpans, CaptureId[] candidates, SpanMap<ReplicationSet> sets, Ts checkpointTs)
     {
+        var load = HeldSpans(candidates, sets);
         var adds = new AddTableTask[newSpans.Count];
         for (int i = 0; i < adds.Length; i++)
         {
-            adds[i] = new AddTableTask(newSpans[i], candidates[i % candidates.Length], checkpointTs) { Scheduler = SchedulerName };
+            int target = 0;
+            for (int c = 1; c < load.Length; c++)
+            {
+                if (load[c] < load[target])
+                {
+                    target = c;
+                }
+            }
+
+            load[target]++;
+            adds[i] = new AddTableTask(newSpans[i], candidates[target], checkpointTs) { Scheduler = SchedulerName };
         }
 
         return new BurstBalanceTask(adds, [], []) { Scheduler = SchedulerName };
+    }
+
+    /// <summary>Per candidate, the spans it will hold once running tasks finish (a secondary counts for its set, not the primary it replaces).</summary>
+    private static int[] HeldSpans(CaptureId[] candidates, SpanMap<ReplicationSet> sets)
+    {
+        var load = new int[candidates.Length];
+        foreach (ref readonly var entry in sets.Ordered())
+        {
+            var set = entry.Value;
+            var holder = set.Secondary.IsNone ? set.Primary : set.Secondary;
+            int index = holder.IsNone ? -1 : Array.IndexOf(candidates, holder);
+            if (index >= 0)
+            {
+                load[index]++;
+            }
+        }
+
+        return load;
     }
 
     /// <summary>A remove for every set whose span is not current, in span order; null when none.</summary>
@@ -105,9 +142,10 @@ public sealed class BasicScheduler : IScheduler
         // Cheap check first: when every set's span is current there is nothing to remove (the usual
         // case after CREATE TABLE), and no span set needs to be built.
         int found = 0;
+        var cursor = default(SpanMapCursor); // current spans come in span order
         for (int i = 0; i < currentSpans.Count; i++)
         {
-            if (sets.ContainsKey(currentSpans[i]))
+            if (sets.TryGetValue(currentSpans[i], ref cursor, out _))
             {
                 found++;
             }

@@ -13,6 +13,12 @@ using Capstan.Core.Replication;
 /// accepted, when a capture is Stopping (cancelled, as TiCDC), and also when the cluster turns out
 /// to be balanced already; TiCDC kept the flag set then, so a later imbalance triggered a surprise
 /// burst. While spans are still being added or moved it waits.
+/// <para>
+/// The moves follow <see cref="SchedulerConfig.BalanceMode"/>: span counts (TiCDC), or loads
+/// (<see cref="LoadBalanceMoves"/>, the whole plan, only when it cuts the imbalance by
+/// <see cref="SchedulerConfig.MinImprovement"/>). A manual load rebalance ignores cool-downs (an
+/// operator asked for it) but starts them, so the periodic balance does not undo it.
+/// </para>
 /// </remarks>
 public sealed class RebalanceScheduler : IScheduler
 {
@@ -20,11 +26,27 @@ public sealed class RebalanceScheduler : IScheduler
     public const string SchedulerName = "rebalance-scheduler";
 
     private readonly IDeterministicRandom? _random;
+    private readonly BalanceMode _mode;
+    private readonly double _minImprovement;
+    private readonly MoveCooldown? _cooldown;
 
-    /// <summary>Creates the scheduler; <paramref name="random"/> null means sorted victims and no tie bits.</summary>
+    /// <summary>Creates a count-based scheduler; <paramref name="random"/> null means sorted victims and no tie bits.</summary>
     public RebalanceScheduler(IDeterministicRandom? random)
     {
         _random = random;
+    }
+
+    /// <summary>
+    /// Creates the scheduler for <paramref name="config"/>'s balance mode. In load mode accepted
+    /// moves start their cool-down in <paramref name="cooldown"/> (the periodic balance's log) when given.
+    /// </summary>
+    public RebalanceScheduler(SchedulerConfig config, IDeterministicRandom? random, MoveCooldown? cooldown = null)
+        : this(random)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _mode = config.BalanceMode;
+        _minImprovement = config.MinImprovement;
+        _cooldown = cooldown;
     }
 
     /// <inheritdoc/>
@@ -57,21 +79,30 @@ public sealed class RebalanceScheduler : IScheduler
             return;
         }
 
-        var moves = BalanceMoves.Plan(context.Captures, context.ReplicationSets, int.MaxValue, _random, SchedulerName);
+        var moves = PlanMoves(context, _random);
         if (moves.Count == 0)
         {
             IsRequested = false; // already balanced: done
             return;
         }
 
-        tasks.Add(new BurstBalanceTask([], [], moves) { Scheduler = SchedulerName, Accept = () => IsRequested = false });
+        long tick = context.Tick;
+        tasks.Add(new BurstBalanceTask([], [], moves)
+        {
+            Scheduler = SchedulerName,
+            Accept = () =>
+            {
+                IsRequested = false;
+                RecordMoves(moves, tick);
+            },
+        });
     }
 
     /// <summary>
-    /// The moves a rebalance would make now, without randomness and without changing anything:
-    /// none while a capture is Stopping or a current span is not Replicating.
+    /// The moves a rebalance would make now, in the configured mode, without randomness and without
+    /// changing anything: none while a capture is Stopping or a current span is not Replicating.
     /// </summary>
-    public static IReadOnlyList<MoveTableTask> Plan(SchedulingContext context)
+    public IReadOnlyList<MoveTableTask> Plan(SchedulingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.Captures.Count == 0 || AnyStopping(context.Captures) || !AllCurrentSpansReplicating(context))
@@ -79,7 +110,27 @@ public sealed class RebalanceScheduler : IScheduler
             return [];
         }
 
-        return BalanceMoves.Plan(context.Captures, context.ReplicationSets, int.MaxValue, random: null, SchedulerName);
+        return PlanMoves(context, random: null);
+    }
+
+    private List<MoveTableTask> PlanMoves(SchedulingContext context, IDeterministicRandom? random) => _mode switch
+    {
+        BalanceMode.Load => LoadBalanceMoves.Plan(
+            context.Captures, context.ReplicationSets, int.MaxValue, _minImprovement, cooldown: null, context.Tick, SchedulerName),
+        _ => BalanceMoves.Plan(context.Captures, context.ReplicationSets, int.MaxValue, random, SchedulerName),
+    };
+
+    private void RecordMoves(List<MoveTableTask> moves, long tick)
+    {
+        if (_mode != BalanceMode.Load || _cooldown is null)
+        {
+            return;
+        }
+
+        foreach (var move in moves)
+        {
+            _cooldown.Record(move.Span, tick);
+        }
     }
 
     internal static bool AnyStopping(IReadOnlyDictionary<CaptureId, CaptureStatus> captures)

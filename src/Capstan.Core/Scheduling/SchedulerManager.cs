@@ -34,8 +34,9 @@ public sealed class SchedulerManager
         _maxTaskConcurrency = config.MaxTaskConcurrency;
         _drain = new DrainCaptureScheduler(ownerId, config);
         _moveTable = new MoveTableScheduler();
-        _rebalance = new RebalanceScheduler(random);
-        _schedulers = [new BasicScheduler(config), _drain, _moveTable, _rebalance, new BalanceScheduler(config, random)];
+        var cooldown = new MoveCooldown(config.MoveCooldownTicks);
+        _rebalance = new RebalanceScheduler(config, random, cooldown);
+        _schedulers = [new BasicScheduler(config), _drain, _moveTable, _rebalance, new BalanceScheduler(config, random, cooldown)];
     }
 
     /// <summary>The schedulers in priority order.</summary>
@@ -91,6 +92,6 @@ public sealed class SchedulerManager
     /// <summary>Starts draining <paramref name="target"/>; false when another target is being drained.</summary>
     public bool DrainCapture(CaptureId target) => _drain.SetTarget(target);
 
-    /// <summary>What a manual rebalance would move now (no randomness; changes nothing).</summary>
-    public IReadOnlyList<MoveTableTask> PlanRebalance(SchedulingContext context) => RebalanceScheduler.Plan(context);
+    /// <summary>What a manual rebalance would move now, in the configured balance mode (no randomness; changes nothing).</summary>
+    public IReadOnlyList<MoveTableTask> PlanRebalance(SchedulingContext context) => _rebalance.Plan(context);
 }

@@ -52,8 +52,8 @@ public readonly struct Span : IEquatable<Span>, IComparable<Span>
     /// <inheritdoc/>
     public bool Equals(Span other) =>
         TableId.Value == other.TableId.Value
-        && StartKey.SequenceEqual(other.StartKey)
-        && EndKey.SequenceEqual(other.EndKey);
+        && SameKey(_startKey, other._startKey)
+        && SameKey(_endKey, other._endKey);
 
     /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is Span other && Equals(other);
@@ -111,4 +111,8 @@ public readonly struct Span : IEquatable<Span>, IComparable<Span>
     }
 
     private static string Hex(ReadOnlySpan<byte> key) => Convert.ToHexString(key);
+
+    /// <summary>Key equality; the same array (a span copied from another) is equal without reading it.</summary>
+    private static bool SameKey(byte[]? left, byte[]? right) =>
+        ReferenceEquals(left, right) || ((ReadOnlySpan<byte>)left).SequenceEqual(right);
 }

@@ -42,6 +42,44 @@ public sealed class SpanMap<TValue>
     public bool TryGetValue(Span span, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out TValue value) =>
         _items.TryGetValue(span, out value);
 
+    /// <summary>
+    /// Looks up a span during a walk in ascending span order (the statuses of a heartbeat response,
+    /// the current spans of the reconciler): instead of hashing the span and touching a random
+    /// hash-table slot, the lookup first tries the entry one stride after the previous hit (keys
+    /// spread evenly, e.g. one capture's share of round-robin placed tables, are found with one
+    /// comparison), then gallops forward from there. Start a walk with a default
+    /// <paramref name="cursor"/>; each lookup moves it. Keys in any order give the same answers,
+    /// only slower. The ordered entries are used only while they are up to date (after
+    /// <see cref="Ordered"/> or <see cref="Range"/>, until the next insert, removal or
+    /// replacement); otherwise, and for the rest of a walk during which the map changes, the
+    /// lookup uses the hash table.
+    /// </summary>
+    public bool TryGetValue(Span span, ref SpanMapCursor cursor, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out TValue value)
+    {
+        if (_added.Count != 0 || _removed.Count != 0 || _valuesStale)
+        {
+            return _items.TryGetValue(span, out value);
+        }
+
+        var entries = _ordered;
+        int previous = cursor.Next - 1;
+        int index = previous + cursor.Stride;
+        if (cursor.Stride <= 0 || (uint)index >= (uint)entries.Length || !entries[index].Key.Equals(span))
+        {
+            index = Seek(entries, span, cursor.Next);
+            if (index >= entries.Length || !entries[index].Key.Equals(span))
+            {
+                cursor = new SpanMapCursor(index, 0);
+                value = default;
+                return false;
+            }
+        }
+
+        cursor = new SpanMapCursor(index + 1, previous >= 0 ? index - previous : 0);
+        value = entries[index].Value;
+        return true;
+    }
+
     /// <summary>True when the span is present.</summary>
     public bool ContainsKey(Span span) => _items.ContainsKey(span);
 
@@ -119,10 +157,44 @@ public sealed class SpanMap<TValue>
         return to > from ? _ordered.AsSpan(from, to - from) : [];
     }
 
-    private static int LowerBound(KeyValuePair<Span, TValue>[] entries, Span key)
+    /// <summary>
+    /// The first index whose key is ≥ <paramref name="key"/>. When everything before
+    /// <paramref name="hint"/> is smaller, searches forward from it by doubling steps (a key a few
+    /// entries ahead costs a few comparisons); otherwise binary-searches the prefix.
+    /// </summary>
+    private static int Seek(KeyValuePair<Span, TValue>[] entries, Span key, int hint)
     {
-        int low = 0;
-        int high = entries.Length;
+        int count = entries.Length;
+        hint = Math.Min(hint, count);
+        if (hint > 0 && entries[hint - 1].Key.CompareTo(key) >= 0)
+        {
+            return LowerBound(entries, key, 0, hint);
+        }
+
+        if (hint == count || entries[hint].Key.CompareTo(key) >= 0)
+        {
+            return hint;
+        }
+
+        // entries[low] < key; double the step until entries[high] >= key or the end.
+        int low = hint;
+        int step = 1;
+        int high = hint + step;
+        while (high < count && entries[high].Key.CompareTo(key) < 0)
+        {
+            low = high;
+            step <<= 1;
+            high = hint + step;
+        }
+
+        return LowerBound(entries, key, low + 1, Math.Min(high, count));
+    }
+
+    private static int LowerBound(KeyValuePair<Span, TValue>[] entries, Span key) => LowerBound(entries, key, 0, entries.Length);
+
+    /// <summary>Lower bound of <paramref name="key"/> in [<paramref name="low"/>, <paramref name="high"/>).</summary>
+    private static int LowerBound(KeyValuePair<Span, TValue>[] entries, Span key, int low, int high)
+    {
         while (low < high)
         {
             int mid = (low + high) >>> 1;
@@ -157,17 +229,26 @@ public sealed class SpanMap<TValue>
         int j = 0;
         int k = 0;
         var old = _ordered;
+        bool anyRemoved = _removed.Count > 0;
         while (i < old.Length || j < _added.Count)
         {
-            if (i < old.Length && _removed.Contains(old[i].Key))
+            if (anyRemoved && i < old.Length && _removed.Contains(old[i].Key))
             {
                 i++;
                 continue;
             }
 
-            bool takeOld = j >= _added.Count || (i < old.Length && old[i].Key.CompareTo(_added[j]) < 0);
-            Span key = takeOld ? old[i++].Key : _added[j++];
-            merged[k++] = new KeyValuePair<Span, TValue>(key, _items[key]);
+            // Kept entries carry their value over (no hashing) unless some value was replaced.
+            if (j >= _added.Count || (i < old.Length && old[i].Key.CompareTo(_added[j]) < 0))
+            {
+                var entry = old[i++];
+                merged[k++] = _valuesStale ? new KeyValuePair<Span, TValue>(entry.Key, _items[entry.Key]) : entry;
+            }
+            else
+            {
+                Span key = _added[j++];
+                merged[k++] = new KeyValuePair<Span, TValue>(key, _items[key]);
+            }
         }
 
         if (k != merged.Length)
@@ -176,10 +257,32 @@ public sealed class SpanMap<TValue>
         }
 
         _ordered = merged;
-        _added.Clear();
-        _removed.Clear();
+        ClearScratch();
         _valuesStale = false;
     }
+
+    /// <summary>
+    /// Empties the pending lists; after a large batch (an owner fail-over rebuild adds every span
+    /// at once) their capacity is released too, not kept for the life of the map.
+    /// </summary>
+    private void ClearScratch()
+    {
+        const int KeptCapacity = 1024;
+        _added.Clear();
+        _removed.Clear();
+        if (_added.Capacity > KeptCapacity)
+        {
+            _added.Capacity = KeptCapacity;
+        }
+
+        if (_removed.EnsureCapacity(0) > KeptCapacity)
+        {
+            _removed.TrimExcess();
+        }
+    }
+
+    /// <summary>Makes room for <paramref name="count"/> entries in total (e.g. before a rebuild adds them all).</summary>
+    public void EnsureCapacity(int count) => _items.EnsureCapacity(count);
 
     private void RefreshValues()
     {
@@ -193,4 +296,23 @@ public sealed class SpanMap<TValue>
         _ordered = copy;
         _valuesStale = false;
     }
+}
+
+/// <summary>
+/// Where a walk through a <see cref="SpanMap{TValue}"/> in span order stands: the position after
+/// the last hit and the distance between the last two hits. Start with the default value.
+/// </summary>
+public readonly record struct SpanMapCursor
+{
+    internal SpanMapCursor(int next, int stride)
+    {
+        Next = next;
+        Stride = stride;
+    }
+
+    /// <summary>The position after the last hit (where the next search starts).</summary>
+    public int Next { get; }
+
+    /// <summary>The distance between the last two hits (0 when unknown); the next lookup tries it first.</summary>
+    public int Stride { get; }
 }

@@ -83,6 +83,7 @@ public sealed class CaptureNode : IAsyncDisposable
     private volatile AgentHost[] _agentView = [];
     private volatile OwnerHost[] _ownerView = [];
     private long? _stopStartedAtMilliseconds;
+    private TaskCompletionSource<bool>? _resignRequest;
     private bool _realTime;
 
     /// <summary>Creates a capture (not yet registered).</summary>
@@ -172,6 +173,23 @@ public sealed class CaptureNode : IAsyncDisposable
         _runLoop = Task.Run(() => RunAsync(_run.Token));
     }
 
+    /// <summary>
+    /// Asks the capture to give up the owner term (operator "resign owner"); carried out by the next
+    /// housekeeping step: its owner hosts stop, the lease is resigned, and the capture campaigns again
+    /// behind the other campaigners. Completes with false when it was not the owner.
+    /// </summary>
+    public Task<bool> ResignOwnerAsync()
+    {
+        var request = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pending = Interlocked.CompareExchange(ref _resignRequest, request, null);
+        if (IsTerminated)
+        {
+            Interlocked.Exchange(ref _resignRequest, null)?.TrySetResult(false);
+        }
+
+        return (pending ?? request).Task;
+    }
+
     /// <summary>Asks the capture to leave gracefully: resign ownership, set liveness Stopping, wait until drained, leave.</summary>
     public void RequestGracefulStop() => _stopRequested = true;
 
@@ -209,6 +227,7 @@ public sealed class CaptureNode : IAsyncDisposable
         }
 
         await UpdateOwnershipAsync().ConfigureAwait(false);
+        await ContinueResignAsync(cancellationToken).ConfigureAwait(false);
         await SyncChangefeedsAsync(cancellationToken).ConfigureAwait(false);
         if (_stopRequested)
         {
@@ -261,9 +280,19 @@ public sealed class CaptureNode : IAsyncDisposable
         using var timer = new PeriodicTimer(_services.Options.CaptureTickInterval);
         try
         {
+            var failures = new StepFailures(_services.Logger, $"capture {Id}: housekeeping");
             while (!IsTerminated && await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                await StepHousekeepingAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await StepHousekeepingAsync(cancellationToken).ConfigureAwait(false);
+                    failures.Succeeded();
+                }
+                catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    // An edge failed (etcd unreachable, a call timed out): try again next tick.
+                    failures.Failed(error);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -327,6 +356,26 @@ public sealed class CaptureNode : IAsyncDisposable
         }
     }
 
+    private async ValueTask ContinueResignAsync(CancellationToken cancellationToken)
+    {
+        var request = Interlocked.Exchange(ref _resignRequest, null);
+        if (request is null)
+        {
+            return;
+        }
+
+        if (_lease is null)
+        {
+            request.TrySetResult(false);
+            return;
+        }
+
+        await DropOwnersAsync().ConfigureAwait(false);
+        await _lease.ResignAsync(cancellationToken).ConfigureAwait(false);
+        _lease = null;
+        request.TrySetResult(true);
+    }
+
     private async ValueTask SyncChangefeedsAsync(CancellationToken cancellationToken)
     {
         var changefeeds = await _services.Metadata.ListChangefeedsAsync(cancellationToken).ConfigureAwait(false);
@@ -380,8 +429,9 @@ public sealed class CaptureNode : IAsyncDisposable
 
         foreach (var changefeed in changefeeds)
         {
-            if (_owners.ContainsKey(changefeed.Id))
+            if (_owners.TryGetValue(changefeed.Id, out var existing))
             {
+                existing.Host.UpdateChangefeed(changefeed);
                 continue;
             }
 
@@ -516,6 +566,7 @@ public sealed class CaptureNode : IAsyncDisposable
         }
 
         _campaignCancel.Cancel();
+        Interlocked.Exchange(ref _resignRequest, null)?.TrySetResult(false);
         foreach (var hosted in _owners.Values)
         {
             hosted.Host.Dispose();

@@ -132,4 +132,10 @@ public sealed record CaptureServices
 
     /// <summary>Host settings.</summary>
     public HostOptions Options { get; init; } = new();
+
+    /// <summary>
+    /// Where real-time loops report a failed step (an edge such as etcd unreachable); the loop goes
+    /// on with the next tick. Null: not reported.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
 }

@@ -127,7 +127,7 @@ public sealed class OwnerHost : IDisposable
 {
     private readonly CaptureId _self;
     private readonly IOwnerLease _lease;
-    private readonly ChangefeedInfo _changefeed;
+    private volatile ChangefeedInfo _changefeed;
     private readonly CaptureServices _services;
     private readonly IMessageEndpoint _endpoint;
     private readonly Channel<OwnerCommand> _commands;
@@ -208,6 +208,20 @@ public sealed class OwnerHost : IDisposable
             ? ReplicationSetView.Of(set)
             : (ReplicationSetView?)null, null);
 
+    /// <summary>
+    /// Takes a new definition of the same changefeed incarnation (tables added or dropped); the next
+    /// tick schedules the new table list. Ignored for another changefeed or epoch.
+    /// </summary>
+    public void UpdateChangefeed(ChangefeedInfo changefeed)
+    {
+        ArgumentNullException.ThrowIfNull(changefeed);
+        var current = _changefeed;
+        if (changefeed.Id == current.Id && changefeed.Epoch == current.Epoch && !ReferenceEquals(changefeed.Tables, current.Tables))
+        {
+            _changefeed = changefeed;
+        }
+    }
+
     /// <summary>Queues any read or command against the coordinator (runs inside the loop).</summary>
     public Task<T> Post<T>(Func<Coordinator, T> command, T whenBusy)
     {
@@ -273,9 +287,19 @@ public sealed class OwnerHost : IDisposable
         using var timer = new PeriodicTimer(_services.Options.OwnerTickInterval);
         try
         {
+            var failures = new StepFailures(_services.Logger, $"owner of {_changefeed.Id}");
             while (!_deposed && await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                await StepAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await StepAsync(cancellationToken).ConfigureAwait(false);
+                    failures.Succeeded();
+                }
+                catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    // Persisting the checkpoint failed (etcd unreachable): it is persisted by a later tick.
+                    failures.Failed(error);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

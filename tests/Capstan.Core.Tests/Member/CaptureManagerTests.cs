@@ -321,6 +321,76 @@ public class CaptureManagerTests
         Assert.Equal([(2, false), (4, true), (6, true), (8, false)], seen);
     }
 
+    [Fact(DisplayName = "Tick: a capture whose spans did not change gets the same span list again; a change gives a new, correct list")]
+    public void Tick_UnchangedSpans_ReuseTheList_ChangedSpansGetANewOne()
+    {
+        var manager = NewManager(config: new SchedulerConfig { HeartbeatTicks = 1 });
+        Update(manager, "1", "2");
+        var sets = Sets(
+            Rebuilt(1, 0, ("1", TableState.Replicating)),
+            Rebuilt(2, 0, ("2", TableState.Replicating)),
+            Rebuilt(3, 0, ("1", TableState.Replicating)));
+        var first = new List<Message>();
+        manager.Tick(sets, CaptureId.None, null, first);
+
+        var second = new List<Message>();
+        manager.Tick(sets, CaptureId.None, null, second);
+        Assert.Same(first[0].Heartbeat!.Spans, second[0].Heartbeat!.Spans);
+        Assert.Same(first[1].Heartbeat!.Spans, second[1].Heartbeat!.Spans);
+
+        sets.Remove(S(3)); // capture 1 loses its last span: a shorter list
+        sets.Set(S(4), Rebuilt(4, 0, ("2", TableState.Preparing))); // capture 2 gains one: a longer list
+        var third = new List<Message>();
+        manager.Tick(sets, CaptureId.None, null, third);
+        Assert.Equal([S(1)], third[0].Heartbeat!.Spans);
+        Assert.Equal([S(2), S(4)], third[1].Heartbeat!.Spans);
+        Assert.Equal([S(1), S(3)], first[0].Heartbeat!.Spans); // lists handed out never change
+
+        sets.Set(S(0), Rebuilt(0, 0, ("1", TableState.Replicating))); // a span before the others
+        var fourth = new List<Message>();
+        manager.Tick(sets, CaptureId.None, null, fourth);
+        Assert.Equal([S(0), S(1)], fourth[0].Heartbeat!.Spans);
+        Assert.Same(third[1].Heartbeat!.Spans, fourth[1].Heartbeat!.Spans);
+    }
+
+    [Fact(DisplayName = "Tick with 131,072 sets on 8 captures, spans unchanged: the heartbeats allocate nothing per span")]
+    public void Tick_LargeCluster_Unchanged_AllocatesNothingPerSpan()
+    {
+        const int tables = 131_072;
+        var ids = Enumerable.Range(0, 8).Select(i => $"capture-{i}").ToArray();
+        var sets = Replicating(Enumerable.Range(1, tables).Select(t => ((long)t, ids[t % ids.Length])).ToArray());
+        var manager = Captures("owner", new SchedulerConfig { HeartbeatTicks = 1 }, ids.Select(id => (id, CaptureState.Initialized)).ToArray());
+        var outbox = new List<Message>(16);
+        manager.Tick(sets, CaptureId.None, null, outbox); // builds the lists once
+        outbox.Clear();
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        manager.Tick(sets, CaptureId.None, null, outbox);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(tables, outbox.Sum(m => m.Heartbeat!.Spans.Count));
+        Assert.True(allocated < 16 * 1024, $"allocated {allocated} bytes for {tables} spans");
+    }
+
+    [Fact(DisplayName = "Alive update: the same membership again changes nothing; another id set is applied")]
+    public void AliveUpdate_SameMembership_NoChange_OtherMembership_Applied()
+    {
+        var manager = NewManager();
+        var outbox = new List<Message>();
+        manager.HandleAliveCaptureUpdate(Alive("a", "b"), outbox);
+        Assert.Equal(2, outbox.Count);
+
+        outbox.Clear();
+        manager.HandleAliveCaptureUpdate(Alive("a", "b"), outbox); // equal content, another dictionary
+        manager.HandleAliveCaptureUpdate(Alive("b", "a"), outbox); // same ids, other order
+        Assert.Empty(outbox);
+        Assert.Equal(["a", "b"], manager.Captures.Keys.Select(id => id.Value));
+
+        manager.HandleAliveCaptureUpdate(Alive("a", "c"), outbox); // same count, another id
+        Assert.Equal(["c"], outbox.Select(m => m.To.Value));
+        Assert.Equal(["a", "c"], manager.Captures.Keys.Select(id => id.Value));
+    }
+
     [Fact(DisplayName = "Tick with 131,072 sets on 8 captures: allocation is per capture list, not per span beyond list storage")]
     public void Tick_LargeCluster_AllocatesOnlyListsPerCapture()
     {

@@ -24,28 +24,44 @@ public class TableRangesTests
     }
 
     [Fact]
-    public void UpdateTables_DroppedTables_AreEvictedFromTheCache()
+    public void UpdateTables_NewList_ReplacesTablesAndRanges()
     {
         var ranges = new TableRanges();
         ranges.UpdateTables([1, 2, 3, 4]);
-        Assert.Equal(4, ranges.CachedRangeCount);
         ranges.UpdateTables([2, 4, 6]);
-        Assert.Equal(3, ranges.CachedRangeCount);
+        Assert.Equal(3, ranges.Count);
         Assert.True(ranges.IsAscending);
+        Assert.Equal(new TableId(6), ranges[2]);
         Assert.Equal(TableSpans.TableRange(6), ranges.RangeOf(2));
         ranges.UpdateTables([]);
         Assert.Equal(0, ranges.Count);
-        Assert.Equal(0, ranges.CachedRangeCount);
     }
 
     [Fact]
-    public void UpdateTables_Duplicates_AreKeptAndCachedOnce()
+    public void UpdateTables_Duplicates_AreKept()
     {
         var ranges = new TableRanges();
         ranges.UpdateTables([7, 7, 8]);
         Assert.Equal(3, ranges.Count);
-        Assert.Equal(2, ranges.CachedRangeCount);
         Assert.False(ranges.IsAscending);
+        Assert.Equal(ranges.RangeOf(0), ranges.RangeOf(1));
+    }
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(1L)]
+    [InlineData(10_000L)]
+    [InlineData(long.MaxValue)]
+    [InlineData(long.MinValue)]
+    [InlineData(-1L)]
+    public void WriteTableKeys_EqualTheAllocatedKeys(long table)
+    {
+        Span<byte> start = stackalloc byte[TableSpans.TableKeyLength];
+        Span<byte> end = stackalloc byte[TableSpans.TableKeyLength];
+        TableSpans.WriteTableStartKey(table, start);
+        TableSpans.WriteTableEndKey(table, end);
+        Assert.Equal(TableSpans.TableStartKey(table), start.ToArray());
+        Assert.Equal(TableSpans.TableEndKey(table), end.ToArray());
     }
 
     [Fact]

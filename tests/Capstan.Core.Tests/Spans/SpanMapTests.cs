@@ -1,5 +1,6 @@
 namespace Capstan.Core.Tests.Spans;
 
+using Capstan.Core.Model;
 using Capstan.Core.Spans;
 using CsCheck;
 
@@ -81,5 +82,66 @@ public class SpanMapTests
         }
 
         return list;
+    }
+
+    [Fact(DisplayName = "Cursor lookups: any key order gives the dictionary's answers; ascending walks find every key")]
+    public void TryGetValue_WithCursor_AgreesWithTheDictionary()
+    {
+        var random = new SeededRandom(42);
+        var map = new SpanMap<int>();
+        for (int table = 0; table < 500; table += 1 + random.Next(3))
+        {
+            map.Set(new Span(table), table);
+        }
+
+        _ = map.Ordered();
+        var keys = Enumerable.Range(-5, 520).Select(table => new Span(table)).ToList();
+        foreach (var order in new[] { keys, keys.AsEnumerable().Reverse().ToList(), keys.OrderBy(_ => random.Next(1000)).ToList() })
+        {
+            var cursor = default(SpanMapCursor);
+            foreach (var key in order)
+            {
+                bool expected = map.TryGetValue(key, out int expectedValue);
+                bool actual = map.TryGetValue(key, ref cursor, out int actualValue);
+                Assert.True(expected == actual, $"seed 42, key {key}");
+                Assert.Equal(expectedValue, actualValue);
+            }
+        }
+
+        var strided = default(SpanMapCursor); // every 8th key: the stride is learnt
+        for (int index = 0; index < map.Count; index += 8)
+        {
+            var key = map.Ordered()[index].Key;
+            Assert.True(map.TryGetValue(key, ref strided, out int value));
+            Assert.Equal((int)key.TableId.Value, value);
+        }
+    }
+
+    [Fact(DisplayName = "Cursor lookups: while the map changes during a walk, answers stay right (the hash table answers)")]
+    public void TryGetValue_WithCursor_MapChangingDuringTheWalk()
+    {
+        var map = new SpanMap<int>();
+        for (int table = 0; table < 100; table++)
+        {
+            map.Set(new Span(table), table);
+        }
+
+        _ = map.Ordered();
+        var cursor = default(SpanMapCursor);
+        Assert.True(map.TryGetValue(new Span(10), ref cursor, out _));
+        map.Remove(new Span(11));
+        map.Set(new Span(1000), 1000);
+        map.Set(new Span(12), -12);
+        Assert.False(map.TryGetValue(new Span(11), ref cursor, out _));
+        Assert.True(map.TryGetValue(new Span(12), ref cursor, out int replaced));
+        Assert.Equal(-12, replaced);
+        Assert.True(map.TryGetValue(new Span(1000), ref cursor, out int added));
+        Assert.Equal(1000, added);
+
+        _ = map.Ordered();
+        cursor = default;
+        Assert.True(map.TryGetValue(new Span(12), ref cursor, out replaced));
+        Assert.Equal(-12, replaced);
+        Assert.False(map.TryGetValue(new Span(11), ref cursor, out _));
     }
 }

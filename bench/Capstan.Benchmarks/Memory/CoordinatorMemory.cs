@@ -1,0 +1,90 @@
+namespace Capstan.Benchmarks.Memory;
+
+using System.Globalization;
+using Capstan.Benchmarks.Coordination;
+using Capstan.Core.Protocol;
+
+/// <summary>
+/// Coordinator memory per span: the managed heap (GC.GetTotalMemory after a full collection)
+/// before and after building a coordinator with N Replicating sets through the rebuild path and
+/// polling it once more, divided by N. Two figures: with the last heartbeat responses the
+/// coordinator keeps per capture (TiCDC keeps them too: they answer "task statuses"), and after
+/// the captures answered once more with empty responses (the sets and indexes alone).
+/// </summary>
+public static class CoordinatorMemory
+{
+    /// <summary>The measured figures.</summary>
+    /// <param name="Spans">Number of spans (tables, one whole-table span each).</param>
+    /// <param name="Captures">Number of captures.</param>
+    /// <param name="RetainedBytes">Heap growth with the last reports retained.</param>
+    /// <param name="SetsOnlyBytes">Heap growth once the retained reports are empty.</param>
+    public readonly record struct Result(int Spans, int Captures, long RetainedBytes, long SetsOnlyBytes)
+    {
+        /// <summary>Bytes per span including the retained reports.</summary>
+        public double RetainedPerSpan => (double)RetainedBytes / Spans;
+
+        /// <summary>Bytes per span of the sets and indexes alone.</summary>
+        public double SetsOnlyPerSpan => (double)SetsOnlyBytes / Spans;
+    }
+
+    /// <summary>Measures a coordinator with <paramref name="spans"/> Replicating sets on <paramref name="captures"/> captures.</summary>
+    public static Result Measure(int spans, int captures)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(spans, 1);
+        var rig = new CoordinatorRig(spans, captures, CoordinatorRig.Quiet());
+        long before = HeapBytes();
+        long retained = BuildAndPoll(rig);
+        long retainedBytes = retained - before;
+
+        rig.Tick(rig.Input(rig.EmptyResponses()));
+        rig.Tick(rig.Input(rig.EmptyResponses()));
+        long setsOnly = HeapBytes() - before;
+        if (rig.Coordinator.ReplicationSets.Count != spans)
+        {
+            throw new InvalidOperationException("sets were lost");
+        }
+
+        if (Environment.GetEnvironmentVariable("CAPSTAN_MEMORY_HOLD") is { Length: > 0 } hold)
+        {
+            Console.WriteLine($"holding for {hold} s (pid {Environment.ProcessId}) for a heap dump");
+            Thread.Sleep(TimeSpan.FromSeconds(double.Parse(hold, CultureInfo.InvariantCulture)));
+        }
+
+        GC.KeepAlive(rig);
+        return new Result(spans, captures, retainedBytes, setsOnly);
+    }
+
+    /// <summary>Prints the figures; arguments: [spans (default 2^20)] [captures (default 8)].</summary>
+    public static int Report(string[] args, TextWriter output)
+    {
+        int spans = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1 << 20;
+        int captures = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 8;
+        var result = Measure(spans, captures);
+        output.WriteLine("| spans | captures | retained bytes | bytes/span (with last reports) | bytes/span (sets and indexes) |");
+        output.WriteLine("|---:|---:|---:|---:|---:|");
+        output.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"| {result.Spans:N0} | {result.Captures} | {result.RetainedBytes:N0} | {result.RetainedPerSpan:F1} | {result.SetsOnlyPerSpan:F1} |"));
+        return 0;
+    }
+
+    /// <summary>Initialises the coordinator from Replicating reports and polls once; returns the heap size with only the rig alive.</summary>
+    private static long BuildAndPoll(CoordinatorRig rig)
+    {
+        Message[] responses = rig.ReplicatingResponses();
+        rig.Initialise(responses);
+        if (!rig.Tick(rig.Input(responses)).Watermark.CanProceed)
+        {
+            throw new InvalidOperationException("the checkpoint cannot proceed");
+        }
+
+        return HeapBytes();
+    }
+
+    private static long HeapBytes()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+}
