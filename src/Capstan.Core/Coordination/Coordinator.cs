@@ -290,7 +290,7 @@ public sealed partial class Coordinator
     /// (removals wait until every capture is initialised): the sets still hold its former
     /// roles, and its new reports would be taken for theirs — e.g. an Absent report from a
     /// former secondary re-sends it a prepare just before the removal re-adds the span
-    /// elsewhere, leaving an orphan pipeline (found by the simulator, seed 1083 of the small profile).
+    /// elsewhere, leaving an orphan pipeline (found by the simulator, seed 2620 of the small profile).
     /// </summary>
     private void KeepCurrentIncarnations(List<Message> messages)
     {

@@ -143,7 +143,7 @@ public static class BalanceMoves
     }
 
     /// <summary>
-    /// Capstan (found by the cluster simulator, seed 2 of the small profile): TiCDC only moves
+    /// Capstan (found by the cluster simulator, seed 10 of the small profile): TiCDC only moves
     /// spans above ceil(sets / captures), so e.g. 3, 3, 3, 1 counts as balanced and stays so
     /// forever. When every set replicates on a selected capture (no move in flight, so counts are
     /// final), captures below floor(sets / captures) also receive spans, taken one at a time from

@@ -49,7 +49,7 @@ public class CoordinatorSimulatorFindingsTests
         Assert.Equal(new Ts(500), result.Watermark.CheckpointTs);
     }
 
-    [Fact(DisplayName = "Simulator seed 1083 (small): a capture that leaves and comes back while another capture is still uninitialised → its new reports do not reach its former roles; the span gets exactly one prepare")]
+    [Fact(DisplayName = "Simulator seed 2620 (small): a capture that leaves and comes back while another capture is still uninitialised → its new reports do not reach its former roles; the span gets exactly one prepare")]
     public void CaptureBackBeforeItsRemovalApplies_ReportsWaitForTheRemoval()
     {
         var h = new CoordinatorHarness();
