@@ -15,5 +15,6 @@ public static class BenchConfig
     public static IConfig Create() => DefaultConfig.Instance
         .AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(5).AsDefault())
         .AddColumn(StatisticColumn.Median)
+        .WithBuildTimeout(TimeSpan.FromMinutes(15)) // a loaded 2-vCPU machine needs more than the default 2 minutes
         .WithOptions(ConfigOptions.JoinSummary);
 }

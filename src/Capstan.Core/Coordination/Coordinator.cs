@@ -35,6 +35,9 @@ public sealed partial class Coordinator
     private readonly List<Message> _inbound = [];
     private readonly List<ScheduleTask> _tasks = [];
 
+    /// <summary>The messages of the tick being run (reused: a tick that sends nothing allocates no list).</summary>
+    private readonly List<Message> _outbox = [];
+
     /// <summary>The table list of the last tick; the same instance again is taken as unchanged (see <see cref="TickInput.CurrentTables"/>).</summary>
     private IReadOnlyList<TableId>? _lastTables;
     private long _tick;
@@ -95,7 +98,8 @@ public sealed partial class Coordinator
     {
         ArgumentNullException.ThrowIfNull(input);
         _tick++;
-        var outbox = new List<Message>();
+        var outbox = _outbox;
+        outbox.Clear();
         try
         {
             var watermark = Poll(input, outbox);
@@ -105,12 +109,16 @@ public sealed partial class Coordinator
                 _returnedCheckpoint = watermark.CheckpointTs;
             }
 
-            return new TickResult(watermark, outbox, null);
+            return new TickResult(watermark, outbox.Count == 0 ? [] : outbox.ToArray(), null);
         }
         catch (ReplicationSetInconsistentException error)
         {
             Counters.FailedTicks++;
             return new TickResult(Watermark.CannotProceed, [], error);
+        }
+        finally
+        {
+            outbox.Clear(); // keep no message beyond the tick
         }
     }
 

@@ -59,6 +59,12 @@ public sealed partial class ReplicationManager
         {
             TableId table = tables[index];
             int firstOfTable = LowerBoundByTable(ordered, table, cursor);
+            if (firstOfTable == ordered.Length || ordered[firstOfTable].Key.TableId.Value != table.Value)
+            {
+                LastMissingTable = table; // the table has no span at all
+                return Watermark.CannotProceed;
+            }
+
             if (IsOnlyWholeTableSpan(ordered, firstOfTable, table))
             {
                 progress.Add(ordered[firstOfTable].Value, firstOfTable);

@@ -3,6 +3,7 @@ namespace Capstan.Core.Scheduling;
 using Capstan.Core.Member;
 using Capstan.Core.Model;
 using Capstan.Core.Replication;
+using Capstan.Core.Spans;
 
 /// <summary>
 /// A manual rebalance requested through the API (spec §6.4): once every current span is
@@ -149,9 +150,10 @@ public sealed class RebalanceScheduler : IScheduler
     private static bool AllCurrentSpansReplicating(SchedulingContext context)
     {
         var spans = context.CurrentSpans;
+        var cursor = default(SpanMapCursor); // current spans come in span order
         for (int i = 0; i < spans.Count; i++)
         {
-            if (!context.ReplicationSets.TryGetValue(spans[i], out var set) || set.State != ReplicationSetState.Replicating)
+            if (!context.ReplicationSets.TryGetValue(spans[i], ref cursor, out var set) || set.State != ReplicationSetState.Replicating)
             {
                 return false;
             }

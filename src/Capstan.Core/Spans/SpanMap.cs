@@ -1,132 +1,146 @@
 namespace Capstan.Core.Spans;
 
+using System.Diagnostics.CodeAnalysis;
+
 /// <summary>
 /// A map from <see cref="Span"/> to a value with ordered iteration and range queries.
 /// </summary>
 /// <remarks>
-/// Lookups go through a hash table. Order is kept in a sorted array that is rebuilt lazily, by a
-/// single merge, the first time ordered access follows a batch of inserts or removals; a
-/// steady-state poll that changes no keys costs no sorting and no allocation. The spans returned
-/// by <see cref="Ordered"/> and <see cref="Range"/> are snapshots: changing the map while
-/// iterating one is allowed and does not affect it.
+/// <para>
+/// The entries live in one sorted array; there is no hash table over all of them (it cost more
+/// memory per entry than the array itself). Changes since the last merge wait in small side
+/// tables — keys added, keys removed, values replaced — and are merged into a new sorted array
+/// lazily, by a single pass, the first time ordered access follows them; a steady-state poll that
+/// changes no keys costs no sorting and no allocation.
+/// </para>
+/// <para>
+/// Lookups check the side tables (when not empty) and binary-search the array; walks in span
+/// order use <see cref="TryGetValue(Span, ref SpanMapCursor, out TValue)"/>, which costs one or
+/// a few comparisons per key. The spans returned by <see cref="Ordered"/> and
+/// <see cref="Range"/> are snapshots: changing the map while iterating one is allowed and does
+/// not affect it.
+/// </para>
 /// </remarks>
 public sealed class SpanMap<TValue>
 {
-    private readonly Dictionary<Span, TValue> _items;
+    /// <summary>Side tables above this capacity are released after a merge (an owner fail-over rebuild adds every span at once).</summary>
+    private const int KeptScratchCapacity = 1024;
 
-    /// <summary>Sorted entries as of the last merge; may hold removed keys or stale values until the next merge.</summary>
+    /// <summary>Sorted entries as of the last merge; never changed in place (handed out as snapshots).</summary>
     private KeyValuePair<Span, TValue>[] _ordered = [];
 
-    /// <summary>Keys inserted since the last merge, not yet in <see cref="_ordered"/>.</summary>
-    private readonly List<Span> _added = [];
+    /// <summary>Keys not in <see cref="_ordered"/>, added since the last merge.</summary>
+    private Dictionary<Span, TValue> _added = [];
 
-    /// <summary>Keys still in <see cref="_ordered"/> but removed from the map since the last merge.</summary>
-    private readonly HashSet<Span> _removed = [];
+    /// <summary>Keys of <see cref="_ordered"/> removed since the last merge.</summary>
+    private HashSet<Span> _removed = [];
 
-    /// <summary>True when a value of a key already in <see cref="_ordered"/> was replaced.</summary>
-    private bool _valuesStale;
+    /// <summary>New values of keys of <see cref="_ordered"/> (not removed), replaced since the last merge.</summary>
+    private Dictionary<Span, TValue> _replaced = [];
 
     /// <summary>Creates an empty map.</summary>
+    /// <param name="capacity">Ignored (kept for source compatibility): the sorted array is sized by each merge.</param>
     public SpanMap(int capacity = 0)
     {
-        _items = new Dictionary<Span, TValue>(capacity);
+        ArgumentOutOfRangeException.ThrowIfNegative(capacity);
     }
 
     /// <summary>Number of entries.</summary>
-    public int Count => _items.Count;
+    public int Count => _ordered.Length - _removed.Count + _added.Count;
 
     /// <summary>Incremented whenever a key is added or removed (not when a value is replaced); lets callers cache derived data.</summary>
     public long KeyVersion { get; private set; }
 
-    /// <summary>Looks up a span.</summary>
-    public bool TryGetValue(Span span, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out TValue value) =>
-        _items.TryGetValue(span, out value);
+    /// <summary>True when changes wait to be merged into the sorted array.</summary>
+    private bool HasPending => _added.Count != 0 || _removed.Count != 0 || _replaced.Count != 0;
+
+    /// <summary>Looks up a span (a binary search: O(log n) comparisons).</summary>
+    public bool TryGetValue(Span span, [MaybeNullWhen(false)] out TValue value)
+    {
+        var cursor = default(SpanMapCursor);
+        return TryGetValue(span, ref cursor, out value);
+    }
 
     /// <summary>
     /// Looks up a span during a walk in ascending span order (the statuses of a heartbeat response,
-    /// the current spans of the reconciler): instead of hashing the span and touching a random
-    /// hash-table slot, the lookup first tries the entry one stride after the previous hit (keys
-    /// spread evenly, e.g. one capture's share of round-robin placed tables, are found with one
-    /// comparison), then gallops forward from there. Start a walk with a default
-    /// <paramref name="cursor"/>; each lookup moves it. Keys in any order give the same answers,
-    /// only slower. The ordered entries are used only while they are up to date (after
-    /// <see cref="Ordered"/> or <see cref="Range"/>, until the next insert, removal or
-    /// replacement); otherwise, and for the rest of a walk during which the map changes, the
-    /// lookup uses the hash table.
+    /// the current spans of the reconciler): the lookup first tries the entry one stride after the
+    /// previous hit (keys spread evenly, e.g. one capture's share of round-robin placed tables,
+    /// are found with one comparison), then gallops forward from there. Start a walk with a
+    /// default <paramref name="cursor"/>; each lookup moves it. Keys in any order give the same
+    /// answers, only slower; changes of the map during the walk are seen.
     /// </summary>
-    public bool TryGetValue(Span span, ref SpanMapCursor cursor, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out TValue value)
+    public bool TryGetValue(Span span, ref SpanMapCursor cursor, [MaybeNullWhen(false)] out TValue value)
     {
-        if (_added.Count != 0 || _removed.Count != 0 || _valuesStale)
+        if (HasPending)
         {
-            return _items.TryGetValue(span, out value);
-        }
-
-        var entries = _ordered;
-        int previous = cursor.Next - 1;
-        int index = previous + cursor.Stride;
-        if (cursor.Stride <= 0 || (uint)index >= (uint)entries.Length || !entries[index].Key.Equals(span))
-        {
-            index = Seek(entries, span, cursor.Next);
-            if (index >= entries.Length || !entries[index].Key.Equals(span))
+            if (_added.Count != 0 && _added.TryGetValue(span, out value))
             {
-                cursor = new SpanMapCursor(index, 0);
+                return true;
+            }
+
+            if (_removed.Count != 0 && _removed.Contains(span))
+            {
                 value = default;
                 return false;
             }
         }
 
-        cursor = new SpanMapCursor(index + 1, previous >= 0 ? index - previous : 0);
-        value = entries[index].Value;
+        int index = Find(span, ref cursor);
+        if (index < 0)
+        {
+            value = default;
+            return false;
+        }
+
+        value = _replaced.Count != 0 && _replaced.TryGetValue(span, out var replaced) ? replaced : _ordered[index].Value;
         return true;
     }
 
     /// <summary>True when the span is present.</summary>
-    public bool ContainsKey(Span span) => _items.ContainsKey(span);
+    public bool ContainsKey(Span span) => TryGetValue(span, out _);
 
     /// <summary>Inserts or replaces the value for a span.</summary>
     public void Set(Span span, TValue value)
     {
-        ref TValue? slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_items, span, out bool existed);
-        slot = value;
-        if (!existed)
+        if (_added.ContainsKey(span))
         {
-            KeyVersion++;
+            _added[span] = value;
+            return;
         }
 
-        if (existed)
+        var cursor = default(SpanMapCursor);
+        if (Find(span, ref cursor) < 0)
         {
-            _valuesStale = true;
+            _added[span] = value;
+            KeyVersion++;
+            return;
         }
-        else if (!_removed.Remove(span))
+
+        if (_removed.Remove(span))
         {
-            _added.Add(span);
+            KeyVersion++; // removed and added again since the last merge
         }
-        else
-        {
-            _valuesStale = true;
-        }
+
+        _replaced[span] = value;
     }
 
     /// <summary>Removes a span; returns false when absent.</summary>
     public bool Remove(Span span)
     {
-        if (!_items.Remove(span))
+        if (_added.Remove(span))
+        {
+            KeyVersion++;
+            return true;
+        }
+
+        var cursor = default(SpanMapCursor);
+        if (Find(span, ref cursor) < 0 || !_removed.Add(span))
         {
             return false;
         }
 
+        _replaced.Remove(span);
         KeyVersion++;
-
-        int index = _added.IndexOf(span);
-        if (index >= 0)
-        {
-            _added.RemoveAt(index);
-        }
-        else
-        {
-            _removed.Add(span);
-        }
-
         return true;
     }
 
@@ -134,11 +148,10 @@ public sealed class SpanMap<TValue>
     public void Clear()
     {
         KeyVersion++;
-        _items.Clear();
-        _added.Clear();
-        _removed.Clear();
         _ordered = [];
-        _valuesStale = false;
+        _added = [];
+        _removed = [];
+        _replaced = [];
     }
 
     /// <summary>All entries in span order (a snapshot).</summary>
@@ -152,9 +165,32 @@ public sealed class SpanMap<TValue>
     public ReadOnlySpan<KeyValuePair<Span, TValue>> Range(Span start, Span end)
     {
         EnsureOrdered();
-        int from = LowerBound(_ordered, start);
-        int to = LowerBound(_ordered, end);
+        int from = LowerBound(_ordered, start, 0, _ordered.Length);
+        int to = LowerBound(_ordered, end, 0, _ordered.Length);
         return to > from ? _ordered.AsSpan(from, to - from) : [];
+    }
+
+    /// <summary>Makes room for <paramref name="count"/> entries added before the next merge (e.g. by a rebuild).</summary>
+    public void EnsureCapacity(int count) => _added.EnsureCapacity(count);
+
+    /// <summary>The index of <paramref name="span"/> in <see cref="_ordered"/>, or −1; moves the cursor on a hit.</summary>
+    private int Find(Span span, ref SpanMapCursor cursor)
+    {
+        var entries = _ordered;
+        int previous = cursor.Next - 1;
+        int index = previous + cursor.Stride;
+        if (cursor.Stride <= 0 || (uint)index >= (uint)entries.Length || !entries[index].Key.Equals(span))
+        {
+            index = Seek(entries, span, cursor.Next);
+            if (index >= entries.Length || !entries[index].Key.Equals(span))
+            {
+                cursor = new SpanMapCursor(index, 0);
+                return -1;
+            }
+        }
+
+        cursor = new SpanMapCursor(index + 1, previous >= 0 ? index - previous : 0);
+        return index;
     }
 
     /// <summary>
@@ -190,8 +226,6 @@ public sealed class SpanMap<TValue>
         return LowerBound(entries, key, low + 1, Math.Min(high, count));
     }
 
-    private static int LowerBound(KeyValuePair<Span, TValue>[] entries, Span key) => LowerBound(entries, key, 0, entries.Length);
-
     /// <summary>Lower bound of <paramref name="key"/> in [<paramref name="low"/>, <paramref name="high"/>).</summary>
     private static int LowerBound(KeyValuePair<Span, TValue>[] entries, Span key, int low, int high)
     {
@@ -211,43 +245,44 @@ public sealed class SpanMap<TValue>
         return low;
     }
 
+    /// <summary>Merges the side tables into a new sorted array (the old one stays valid for whoever holds it).</summary>
     private void EnsureOrdered()
     {
-        if (_added.Count == 0 && _removed.Count == 0)
+        if (!HasPending)
         {
-            if (_valuesStale)
-            {
-                RefreshValues();
-            }
-
             return;
         }
 
-        _added.Sort(static (a, b) => a.CompareTo(b));
-        var merged = new KeyValuePair<Span, TValue>[_items.Count];
+        var added = new KeyValuePair<Span, TValue>[_added.Count];
+        int count = 0;
+        foreach (var entry in _added)
+        {
+            added[count++] = entry;
+        }
+
+        Array.Sort(added, static (a, b) => a.Key.CompareTo(b.Key));
+        var old = _ordered;
+        var merged = new KeyValuePair<Span, TValue>[Count];
         int i = 0;
         int j = 0;
         int k = 0;
-        var old = _ordered;
-        bool anyRemoved = _removed.Count > 0;
-        while (i < old.Length || j < _added.Count)
+        while (i < old.Length || j < added.Length)
         {
-            if (anyRemoved && i < old.Length && _removed.Contains(old[i].Key))
-            {
-                i++;
-                continue;
-            }
-
-            // Kept entries carry their value over (no hashing) unless some value was replaced.
-            if (j >= _added.Count || (i < old.Length && old[i].Key.CompareTo(_added[j]) < 0))
+            if (j >= added.Length || (i < old.Length && old[i].Key.CompareTo(added[j].Key) < 0))
             {
                 var entry = old[i++];
-                merged[k++] = _valuesStale ? new KeyValuePair<Span, TValue>(entry.Key, _items[entry.Key]) : entry;
+                if (_removed.Count != 0 && _removed.Contains(entry.Key))
+                {
+                    continue;
+                }
+
+                merged[k++] = _replaced.Count != 0 && _replaced.TryGetValue(entry.Key, out var value)
+                    ? new KeyValuePair<Span, TValue>(entry.Key, value)
+                    : entry;
             }
             else
             {
-                Span key = _added[j++];
-                merged[k++] = new KeyValuePair<Span, TValue>(key, _items[key]);
+                merged[k++] = added[j++];
             }
         }
 
@@ -258,43 +293,37 @@ public sealed class SpanMap<TValue>
 
         _ordered = merged;
         ClearScratch();
-        _valuesStale = false;
     }
 
-    /// <summary>
-    /// Empties the pending lists; after a large batch (an owner fail-over rebuild adds every span
-    /// at once) their capacity is released too, not kept for the life of the map.
-    /// </summary>
+    /// <summary>Empties the side tables, releasing a large capacity rather than keeping it for the life of the map.</summary>
     private void ClearScratch()
     {
-        const int KeptCapacity = 1024;
-        _added.Clear();
-        _removed.Clear();
-        if (_added.Capacity > KeptCapacity)
+        if (_added.EnsureCapacity(0) > KeptScratchCapacity)
         {
-            _added.Capacity = KeptCapacity;
+            _added = [];
+        }
+        else
+        {
+            _added.Clear();
         }
 
-        if (_removed.EnsureCapacity(0) > KeptCapacity)
+        if (_removed.EnsureCapacity(0) > KeptScratchCapacity)
         {
-            _removed.TrimExcess();
+            _removed = [];
         }
-    }
-
-    /// <summary>Makes room for <paramref name="count"/> entries in total (e.g. before a rebuild adds them all).</summary>
-    public void EnsureCapacity(int count) => _items.EnsureCapacity(count);
-
-    private void RefreshValues()
-    {
-        var copy = new KeyValuePair<Span, TValue>[_ordered.Length];
-        for (int index = 0; index < copy.Length; index++)
+        else
         {
-            Span key = _ordered[index].Key;
-            copy[index] = new KeyValuePair<Span, TValue>(key, _items[key]);
+            _removed.Clear();
         }
 
-        _ordered = copy;
-        _valuesStale = false;
+        if (_replaced.EnsureCapacity(0) > KeptScratchCapacity)
+        {
+            _replaced = [];
+        }
+        else
+        {
+            _replaced.Clear();
+        }
     }
 }
 
