@@ -63,35 +63,36 @@ public sealed partial class ReplicationManager
     public void HandleMessages(IReadOnlyList<Message> messages, List<Message> outbox)
     {
         _ = Spans.Ordered(); // brings the order up to date for the hinted lookups of heartbeat statuses
-        for (int index = 0; index < messages.Count; index++)
+        int index = 0;
+        while (index < messages.Count)
         {
             var message = messages[index];
-            switch (message.Type)
+            if (message is { Type: MessageType.HeartbeatResponse, HeartbeatResponse: not null })
             {
-                case MessageType.DispatchTableResponse when message.DispatchTableResponse is { } response:
-                    if (response.AddTable is { } added)
-                    {
-                        HandleStatus(added.Status, message.From, outbox);
-                    }
-                    else if (response.RemoveTable is { } removed)
-                    {
-                        HandleStatus(removed.Status, message.From, outbox);
-                    }
+                int end = index + 1;
+                while (end < messages.Count && messages[end] is { Type: MessageType.HeartbeatResponse, HeartbeatResponse: not null })
+                {
+                    end++;
+                }
 
-                    break;
-                case MessageType.HeartbeatResponse when message.HeartbeatResponse is { } heartbeat:
-                    // Agents list statuses in span order: a hinted walk finds each set in a few comparisons.
-                    var tables = heartbeat.Tables;
-                    var cursor = default(SpanMapCursor);
-                    for (int table = 0; table < tables.Count; table++)
-                    {
-                        HandleStatus(tables[table], message.From, outbox, ref cursor);
-                    }
-
-                    break;
-                default:
-                    break; // not for the replication manager
+                HandleHeartbeatResponses(messages, index, end, outbox);
+                index = end;
+                continue;
             }
+
+            if (message is { Type: MessageType.DispatchTableResponse, DispatchTableResponse: { } response })
+            {
+                if (response.AddTable is { } added)
+                {
+                    HandleStatus(added.Status, message.From, outbox);
+                }
+                else if (response.RemoveTable is { } removed)
+                {
+                    HandleStatus(removed.Status, message.From, outbox);
+                }
+            }
+
+            index++; // other messages are not for the replication manager
         }
     }
 
@@ -103,23 +104,13 @@ public sealed partial class ReplicationManager
         }
     }
 
-    private void HandleStatus(in TableStatus status, CaptureId from, List<Message> outbox, ref SpanMapCursor cursor)
-    {
-        if (Spans.TryGetValue(status.Span, ref cursor, out var set))
-        {
-            Poll(set, status, from, outbox);
-        }
-    }
-
     /// <summary>Feeds a status to its set; a set that finished removing is deleted.</summary>
     private void Poll(ReplicationSet set, in TableStatus status, CaptureId from, List<Message> outbox)
     {
-        // The lookup proved the spans equal; handing over the set's own span makes the set's
-        // span check a same-array comparison instead of another read of both keys.
-        set.Poll(status with { Span = set.Span }, from, outbox);
+        set.PollMatched(in status, from, outbox); // the lookup proved the spans equal
         if (set.HasRemoved)
         {
-            Spans.Remove(status.Span);
+            Spans.Remove(set.Span);
         }
     }
 

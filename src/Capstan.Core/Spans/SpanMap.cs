@@ -96,6 +96,22 @@ public sealed class SpanMap<TValue>
         return true;
     }
 
+    /// <summary>
+    /// The position of <paramref name="span"/> in <see cref="Ordered"/>, or −1 when absent, for a
+    /// walk in span order as <see cref="TryGetValue(Span, ref SpanMapCursor, out TValue)"/>.
+    /// Only valid while no change waits to be merged (right after <see cref="Ordered"/>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Changes wait to be merged.</exception>
+    public int IndexOf(Span span, ref SpanMapCursor cursor)
+    {
+        if (HasPending)
+        {
+            throw new InvalidOperationException("SpanMap.IndexOf needs a merged map: call Ordered() first.");
+        }
+
+        return Find(span, ref cursor);
+    }
+
     /// <summary>True when the span is present.</summary>
     public bool ContainsKey(Span span) => TryGetValue(span, out _);
 

@@ -1,0 +1,226 @@
+namespace Capstan.Core.Replication;
+
+using System.Buffers;
+using Capstan.Core.Protocol;
+using Capstan.Core.Spans;
+
+/// <summary>Feeding heartbeat responses' statuses to the sets.</summary>
+public sealed partial class ReplicationManager
+{
+    /// <summary>Below this many sets, responses are walked one by one.</summary>
+    private const int SpanOrderMinSets = 4096;
+
+    /// <summary>Sets fed per chunk of the span-order walk (see <see cref="FeedChunk"/>).</summary>
+    private const int FeedChunkSize = 64;
+
+    /// <summary>Statuses of spans reported more than once in one run of responses (rare: a move in flight); reused.</summary>
+    private readonly List<(int Index, int Message, int Position)> _repeatedStatuses = [];
+
+    /// <summary>The status lists of the run of responses being fed, by message index; reused.</summary>
+    private IReadOnlyList<TableStatus>?[] _statusLists = [];
+
+    /// <summary>Tests force one way of feeding statuses (true: span order, false: response by response); null decides by size.</summary>
+    internal bool? FeedInSpanOrder { get; set; }
+
+    /// <summary>Sink for the warm-up reads of <see cref="FeedChunk"/>, so that the JIT keeps them.</summary>
+    private long _warmth;
+
+    /// <summary>
+    /// Feeds the statuses of <paramref name="messages"/>[<paramref name="start"/>,
+    /// <paramref name="end"/>) (heartbeat responses) to their sets. Every set sees its own
+    /// statuses in message order; sets are independent of one another, so the statuses of
+    /// different sets may be fed in any order (requests in the outbox come out in that order).
+    /// </summary>
+    /// <remarks>
+    /// Agents list statuses in span order, so one response is a walk through the span map with a
+    /// cursor. When the responses report a large part of many sets (the steady state: every
+    /// capture reports every span it holds), walking them one after the other would visit the
+    /// sets with a stride of the number of captures, a cache miss per status on a large map; the
+    /// statuses are then located first (a pass per response over the map's sorted array alone)
+    /// and fed in span order, reading the sets front to back once.
+    /// </remarks>
+    private void HandleHeartbeatResponses(IReadOnlyList<Message> messages, int start, int end, List<Message> outbox)
+    {
+        long statuses = 0;
+        for (int index = start; index < end; index++)
+        {
+            statuses += messages[index].HeartbeatResponse!.Tables.Count;
+        }
+
+        int sets = Spans.Count;
+        bool spanOrder = FeedInSpanOrder ?? (end - start >= 2 && sets >= SpanOrderMinSets && statuses >= sets / 4);
+        if (!spanOrder)
+        {
+            for (int index = start; index < end; index++)
+            {
+                HandleResponseInOrder(messages[index], outbox);
+            }
+
+            return;
+        }
+
+        HandleResponsesInSpanOrder(messages, start, end, outbox);
+    }
+
+    /// <summary>One response, walked in its own (span) order.</summary>
+    private void HandleResponseInOrder(Message message, List<Message> outbox)
+    {
+        var tables = message.HeartbeatResponse!.Tables;
+        var cursor = default(SpanMapCursor);
+        if (tables is TableStatus[] array)
+        {
+            for (int position = 0; position < array.Length; position++)
+            {
+                ref readonly var status = ref array[position];
+                if (Spans.TryGetValue(status.Span, ref cursor, out var set))
+                {
+                    Poll(set, in status, message.From, outbox);
+                }
+            }
+
+            return;
+        }
+
+        for (int position = 0; position < tables.Count; position++)
+        {
+            var status = tables[position];
+            if (Spans.TryGetValue(status.Span, ref cursor, out var set))
+            {
+                Poll(set, in status, message.From, outbox);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Locates every status of the run in the map's sorted array (a slot per set for its first
+    /// status, a side list for the rare repeats), then feeds them set by set in span order.
+    /// </summary>
+    private void HandleResponsesInSpanOrder(IReadOnlyList<Message> messages, int start, int end, List<Message> outbox)
+    {
+        var entries = Spans.Ordered(); // a snapshot: removals while feeding do not change it
+        long[] slots = ArrayPool<long>.Shared.Rent(entries.Length);
+        if (_statusLists.Length < end)
+        {
+            _statusLists = new IReadOnlyList<TableStatus>?[Math.Max(end, _statusLists.Length * 2)];
+        }
+
+        try
+        {
+            Array.Clear(slots, 0, entries.Length);
+            for (int message = start; message < end; message++)
+            {
+                var tables = messages[message].HeartbeatResponse!.Tables;
+                _statusLists[message] = tables;
+                Locate(tables, message, slots);
+            }
+
+            if (_repeatedStatuses.Count > 1)
+            {
+                // Added in message order, then position order: sorting by all three keeps each set's order.
+                _repeatedStatuses.Sort();
+            }
+
+            int repeated = 0;
+            for (int chunk = 0; chunk < entries.Length; chunk += FeedChunkSize)
+            {
+                int chunkEnd = Math.Min(chunk + FeedChunkSize, entries.Length);
+                _warmth += WarmChunk(slots, chunk, chunkEnd);
+                repeated = FeedChunk(entries, slots, chunk, chunkEnd, repeated, messages, outbox);
+            }
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(slots);
+            Array.Clear(_statusLists);
+            _repeatedStatuses.Clear();
+        }
+    }
+
+    /// <summary>Records where each status of one response goes: slot = message index (high half) and position + 1 (low half).</summary>
+    private void Locate(IReadOnlyList<TableStatus> tables, int message, long[] slots)
+    {
+        var cursor = default(SpanMapCursor);
+        for (int position = 0; position < tables.Count; position++)
+        {
+            int index = Spans.IndexOf(tables is TableStatus[] array ? array[position].Span : tables[position].Span, ref cursor);
+            if (index < 0)
+            {
+                continue; // a span without a set: ignored
+            }
+
+            if (slots[index] == 0)
+            {
+                slots[index] = ((long)message << 32) | (uint)(position + 1);
+            }
+            else
+            {
+                _repeatedStatuses.Add((index, message, position));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the first and last field of every status of a chunk in a tight loop. The statuses
+    /// come from as many places as there are responses; loaded here, their cache misses overlap,
+    /// where the feeding loop (long, with a poll per status) would wait for them one by one.
+    /// </summary>
+    private long WarmChunk(long[] slots, int chunk, int chunkEnd)
+    {
+        long warmth = 0;
+        for (int index = chunk; index < chunkEnd; index++)
+        {
+            long slot = slots[index];
+            if (slot != 0 && _statusLists[(int)(slot >> 32)] is TableStatus[] array)
+            {
+                ref readonly var status = ref array[(int)slot - 1];
+                warmth += status.Span.TableId.Value + (status.Stats is null ? 0 : 1);
+            }
+        }
+
+        return warmth;
+    }
+
+    /// <summary>Feeds the statuses of the sets [<paramref name="chunk"/>, <paramref name="chunkEnd"/>); returns the next repeat to feed.</summary>
+    private int FeedChunk(
+        ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> entries,
+        long[] slots,
+        int chunk,
+        int chunkEnd,
+        int repeated,
+        IReadOnlyList<Message> messages,
+        List<Message> outbox)
+    {
+        for (int index = chunk; index < chunkEnd; index++)
+        {
+            long slot = slots[index];
+            if (slot == 0)
+            {
+                continue;
+            }
+
+            var set = entries[index].Value;
+            Feed(set, messages, (int)(slot >> 32), (int)slot - 1, outbox);
+            while (repeated < _repeatedStatuses.Count && _repeatedStatuses[repeated].Index == index)
+            {
+                var (_, message, position) = _repeatedStatuses[repeated++];
+                Feed(set, messages, message, position, outbox);
+            }
+        }
+
+        return repeated;
+    }
+
+    private void Feed(ReplicationSet set, IReadOnlyList<Message> messages, int message, int position, List<Message> outbox)
+    {
+        var from = messages[message].From;
+        if (_statusLists[message] is TableStatus[] array)
+        {
+            Poll(set, in array[position], from, outbox);
+        }
+        else
+        {
+            var status = _statusLists[message]![position];
+            Poll(set, in status, from, outbox);
+        }
+    }
+}
