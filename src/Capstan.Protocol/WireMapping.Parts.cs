@@ -33,15 +33,15 @@ public static partial class WireMapping
     public static Wire.Span ToWire(Span span) => new()
     {
         TableId = span.TableId.Value,
-        StartKey = WrapKey(span.StartKeyArray),
-        EndKey = WrapKey(span.EndKeyArray),
+        StartKey = WrapKey(span.StartKeyMemory),
+        EndKey = WrapKey(span.EndKeyMemory),
     };
 
     /// <summary>Maps a span back; empty bytes become "no key".</summary>
     public static Span FromWire(Wire.Span span)
     {
         ArgumentNullException.ThrowIfNull(span);
-        return new Span(span.TableId, TakeKey(span.StartKey), TakeKey(span.EndKey));
+        return new Span(span.TableId, span.StartKey.Span, span.EndKey.Span);
     }
 
     /// <summary>Maps a checkpoint.</summary>
@@ -232,19 +232,7 @@ public static partial class WireMapping
             : throw new WireFormatException("the span is missing and no legacy table_id is set").Within("span");
     }
 
-    private static ByteString WrapKey(byte[]? key) =>
-        key is null ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(key);
-
-    /// <summary>The key as an array the span may own: the decoder's own array when it is exactly the key, else a copy.</summary>
-    private static byte[]? TakeKey(ByteString key)
-    {
-        if (key.IsEmpty)
-        {
-            return null;
-        }
-
-        return MemoryMarshal.TryGetArray(key.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : key.ToByteArray();
-    }
+    /// <summary>Wraps a span's key without a copy (a span never writes its keys).</summary>
+    private static ByteString WrapKey(ReadOnlyMemory<byte> key) =>
+        key.IsEmpty ? ByteString.Empty : UnsafeByteOperations.UnsafeWrap(key);
 }

@@ -197,6 +197,7 @@ public sealed partial class Coordinator
         ReplicationSets = _replicationManager.Spans,
         RunningTaskCount = _replicationManager.RunningTasks.Count,
         Tick = _tick,
+        SetStateVersion = _replicationManager.SetStateVersion,
     };
 
     /// <summary>Keeps messages of this owner term, for this capture and changefeed epoch, well formed.</summary>

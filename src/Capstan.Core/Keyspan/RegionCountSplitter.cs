@@ -73,8 +73,8 @@ internal sealed class RegionCountSplitter : ISpanSplitter
         }
 
         // Keep the split inside the table: the outer regions usually reach beyond it.
-        spans[0] = new Span(span.TableId, span.StartKeyArray, spans[0].EndKeyArray);
-        spans[^1] = new Span(span.TableId, spans[^1].StartKeyArray, span.EndKeyArray);
+        spans[0] = new Span(span.TableId, span.StartKey, spans[0].EndKey);
+        spans[^1] = new Span(span.TableId, spans[^1].StartKey, span.EndKey);
         return [.. spans];
     }
 

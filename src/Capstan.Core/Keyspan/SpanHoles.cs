@@ -34,39 +34,12 @@ public static class SpanHoles
     internal static void FindHoles<TValue>(
         ReadOnlySpan<KeyValuePair<Span, TValue>> entries, Span start, Span end, List<Span> covered, List<Span> holes)
     {
-        covered.Clear();
-        holes.Clear();
-        byte[]? last = start.StartKeyArray;
-        foreach (var entry in entries)
-        {
-            Span span = entry.Key;
-            int order = Compare(last, span.StartKey);
-            if (order < 0)
-            {
-                holes.Add(new Span(start.TableId, last, span.StartKeyArray));
-            }
-            else if (order > 0)
-            {
-                throw Overlap(covered, span);
-            }
-
-            covered.Add(span);
-            last = span.EndKeyArray;
-        }
-
-        if (covered.Count == 0)
-        {
-            holes.Add(new Span(start.TableId, start.StartKeyArray, end.StartKeyArray));
-        }
-        else if (Compare(last, end.StartKey) < 0)
-        {
-            holes.Add(new Span(start.TableId, last, end.StartKeyArray));
-        }
+        FindHoles(entries, start.TableId, start.StartKey, end.StartKey, covered, holes);
     }
 
     /// <summary>
     /// The same walk with the range given as <paramref name="table"/> and raw probe keys (e.g.
-    /// encoded on the stack): key arrays are allocated only for the holes found.
+    /// encoded on the stack): spans are created only for the holes found.
     /// </summary>
     internal static void FindHoles<TValue>(
         ReadOnlySpan<KeyValuePair<Span, TValue>> entries,
@@ -78,15 +51,14 @@ public static class SpanHoles
     {
         covered.Clear();
         holes.Clear();
-        bool atStart = true;
-        byte[]? last = null;
+        ReadOnlySpan<byte> last = startKey;
         foreach (var entry in entries)
         {
             Span span = entry.Key;
-            int order = (atStart ? startKey : last).SequenceCompareTo(span.StartKey);
+            int order = last.SequenceCompareTo(span.StartKey);
             if (order < 0)
             {
-                holes.Add(new Span(table, atStart ? startKey.ToArray() : last, span.StartKeyArray));
+                holes.Add(new Span(table, last, span.StartKey));
             }
             else if (order > 0)
             {
@@ -94,17 +66,16 @@ public static class SpanHoles
             }
 
             covered.Add(span);
-            last = span.EndKeyArray;
-            atStart = false;
+            last = span.EndKey;
         }
 
         if (covered.Count == 0)
         {
-            holes.Add(new Span(table, startKey.ToArray(), endKey.ToArray()));
+            holes.Add(new Span(table, startKey, endKey));
         }
-        else if (Compare(last, endKey) < 0)
+        else if (last.SequenceCompareTo(endKey) < 0)
         {
-            holes.Add(new Span(table, last, endKey.ToArray()));
+            holes.Add(new Span(table, last, endKey));
         }
     }
 
@@ -116,8 +87,6 @@ public static class SpanHoles
             throw new ArgumentException($"FindHoles needs start.StartKey < end.StartKey; got start {start}, end {end}.", nameof(end));
         }
     }
-
-    private static int Compare(byte[]? left, ReadOnlySpan<byte> right) => ((ReadOnlySpan<byte>)left).SequenceCompareTo(right);
 
     private static ReplicationSetInconsistentException Overlap(List<Span> covered, Span span)
     {

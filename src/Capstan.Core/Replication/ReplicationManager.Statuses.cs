@@ -19,6 +19,12 @@ public sealed partial class ReplicationManager
     /// <summary>The status lists of the run of responses being fed, by message index; reused.</summary>
     private IReadOnlyList<TableStatus>?[] _statusLists = [];
 
+    /// <summary>
+    /// Statuses of the run are numbered across its responses (ordinals); entry k is the first
+    /// ordinal of the k-th response of the run, the last entry the total. Reused.
+    /// </summary>
+    private int[] _firstOrdinals = [];
+
     /// <summary>Tests force one way of feeding statuses (true: span order, false: response by response); null decides by size.</summary>
     internal bool? FeedInSpanOrder { get; set; }
 
@@ -98,21 +104,31 @@ public sealed partial class ReplicationManager
     private void HandleResponsesInSpanOrder(IReadOnlyList<Message> messages, int start, int end, List<Message> outbox)
     {
         var entries = Spans.Ordered(); // a snapshot: removals while feeding do not change it
-        long[] slots = ArrayPool<long>.Shared.Rent(entries.Length);
+        int[] slots = ArrayPool<int>.Shared.Rent(entries.Length);
         if (_statusLists.Length < end)
         {
             _statusLists = new IReadOnlyList<TableStatus>?[Math.Max(end, _statusLists.Length * 2)];
         }
 
+        if (_firstOrdinals.Length < end - start + 1)
+        {
+            _firstOrdinals = new int[Math.Max(end - start + 1, _firstOrdinals.Length * 2)];
+        }
+
         try
         {
             Array.Clear(slots, 0, entries.Length);
+            int ordinal = 0;
             for (int message = start; message < end; message++)
             {
                 var tables = messages[message].HeartbeatResponse!.Tables;
                 _statusLists[message] = tables;
-                Locate(tables, message, slots);
+                _firstOrdinals[message - start] = ordinal;
+                Locate(tables, message, ordinal, slots);
+                ordinal = checked(ordinal + tables.Count);
             }
+
+            _firstOrdinals[end - start] = ordinal;
 
             if (_repeatedStatuses.Count > 1)
             {
@@ -124,20 +140,20 @@ public sealed partial class ReplicationManager
             for (int chunk = 0; chunk < entries.Length; chunk += FeedChunkSize)
             {
                 int chunkEnd = Math.Min(chunk + FeedChunkSize, entries.Length);
-                _warmth += WarmChunk(slots, chunk, chunkEnd);
-                repeated = FeedChunk(entries, slots, chunk, chunkEnd, repeated, messages, outbox);
+                _warmth += WarmChunk(slots, chunk, chunkEnd, start, end);
+                repeated = FeedChunk(entries, slots, chunk, chunkEnd, repeated, messages, (start, end), outbox);
             }
         }
         finally
         {
-            ArrayPool<long>.Shared.Return(slots);
+            ArrayPool<int>.Shared.Return(slots);
             Array.Clear(_statusLists);
             _repeatedStatuses.Clear();
         }
     }
 
-    /// <summary>Records where each status of one response goes: slot = message index (high half) and position + 1 (low half).</summary>
-    private void Locate(IReadOnlyList<TableStatus> tables, int message, long[] slots)
+    /// <summary>Records where each status of one response goes: the slot of its set holds its ordinal + 1.</summary>
+    private void Locate(IReadOnlyList<TableStatus> tables, int message, int firstOrdinal, int[] slots)
     {
         var cursor = default(SpanMapCursor);
         for (int position = 0; position < tables.Count; position++)
@@ -150,7 +166,7 @@ public sealed partial class ReplicationManager
 
             if (slots[index] == 0)
             {
-                slots[index] = ((long)message << 32) | (uint)(position + 1);
+                slots[index] = firstOrdinal + position + 1;
             }
             else
             {
@@ -164,15 +180,21 @@ public sealed partial class ReplicationManager
     /// come from as many places as there are responses; loaded here, their cache misses overlap,
     /// where the feeding loop (long, with a poll per status) would wait for them one by one.
     /// </summary>
-    private long WarmChunk(long[] slots, int chunk, int chunkEnd)
+    private long WarmChunk(int[] slots, int chunk, int chunkEnd, int start, int end)
     {
         long warmth = 0;
         for (int index = chunk; index < chunkEnd; index++)
         {
-            long slot = slots[index];
-            if (slot != 0 && _statusLists[(int)(slot >> 32)] is TableStatus[] array)
+            int slot = slots[index];
+            if (slot == 0)
             {
-                ref readonly var status = ref array[(int)slot - 1];
+                continue;
+            }
+
+            var (message, position) = FromOrdinal(slot - 1, start, end);
+            if (_statusLists[message] is TableStatus[] array)
+            {
+                ref readonly var status = ref array[position];
                 warmth += status.Span.TableId.Value + (status.Stats is null ? 0 : 1);
             }
         }
@@ -183,31 +205,55 @@ public sealed partial class ReplicationManager
     /// <summary>Feeds the statuses of the sets [<paramref name="chunk"/>, <paramref name="chunkEnd"/>); returns the next repeat to feed.</summary>
     private int FeedChunk(
         ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> entries,
-        long[] slots,
+        int[] slots,
         int chunk,
         int chunkEnd,
         int repeated,
         IReadOnlyList<Message> messages,
+        (int Start, int End) run,
         List<Message> outbox)
     {
         for (int index = chunk; index < chunkEnd; index++)
         {
-            long slot = slots[index];
+            int slot = slots[index];
             if (slot == 0)
             {
                 continue;
             }
 
             var set = entries[index].Value;
-            Feed(set, messages, (int)(slot >> 32), (int)slot - 1, outbox);
+            var (message, position) = FromOrdinal(slot - 1, run.Start, run.End);
+            Feed(set, messages, message, position, outbox);
             while (repeated < _repeatedStatuses.Count && _repeatedStatuses[repeated].Index == index)
             {
-                var (_, message, position) = _repeatedStatuses[repeated++];
-                Feed(set, messages, message, position, outbox);
+                var repeat = _repeatedStatuses[repeated++];
+                Feed(set, messages, repeat.Message, repeat.Position, outbox);
             }
         }
 
         return repeated;
+    }
+
+    /// <summary>The message (index into the inbox) and position of a status ordinal of the run [start, end).</summary>
+    private (int Message, int Position) FromOrdinal(int ordinal, int start, int end)
+    {
+        // The response whose first ordinal is the last one ≤ ordinal (responses may be empty).
+        int low = 0;
+        int high = end - start; // _firstOrdinals[high] is the total, > ordinal
+        while (high - low > 1)
+        {
+            int mid = (low + high) >>> 1;
+            if (_firstOrdinals[mid] <= ordinal)
+            {
+                low = mid;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+
+        return (start + low, ordinal - _firstOrdinals[low]);
     }
 
     private void Feed(ReplicationSet set, IReadOnlyList<Message> messages, int message, int position, List<Message> outbox)

@@ -140,7 +140,9 @@ public sealed partial class ReplicationManager
             Spans.Set(task.Span, set);
         }
 
+        var before = set.State;
         set.HandleAddTable(task.Capture, outbox);
+        CountStateChange(set, before);
     }
 
     /// <summary>
@@ -160,7 +162,9 @@ public sealed partial class ReplicationManager
             return;
         }
 
+        var before = set.State;
         set.HandleRemoveTable(outbox);
+        CountStateChange(set, before);
     }
 
     private void MoveTable(MoveTableTask task, List<Message> outbox)
@@ -169,6 +173,8 @@ public sealed partial class ReplicationManager
         var set = Spans.TryGetValue(task.Span, out var found)
             ? found
             : throw new InvalidOperationException($"move of {task.Span} without a set");
+        var before = set.State;
         set.HandleMoveTable(task.Destination, outbox);
+        CountStateChange(set, before);
     }
 }

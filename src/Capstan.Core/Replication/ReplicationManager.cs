@@ -51,6 +51,16 @@ public sealed partial class ReplicationManager
     /// <summary>Spans with a task in flight (a burst item stands for its own running task). Callers must not modify it.</summary>
     public SpanMap<ScheduleTask> RunningTasks { get; } = new();
 
+    /// <summary>
+    /// Changes whenever a set changes state or a set is added or removed (a counter of such
+    /// changes plus the map's key version); lets schedulers skip work that only such a change
+    /// could make necessary.
+    /// </summary>
+    public long SetStateVersion => _stateChanges + Spans.KeyVersion;
+
+    /// <summary>Changes of a set's state made through this manager.</summary>
+    private long _stateChanges;
+
     /// <summary>Accepted tasks per kind (addTable, removeTable, moveTable, burstBalance), cumulative; burst items count as their kind too.</summary>
     public IReadOnlyDictionary<string, long> AcceptedTaskCounts => _acceptedTaskCounts;
 
@@ -107,7 +117,9 @@ public sealed partial class ReplicationManager
     /// <summary>Feeds a status to its set; a set that finished removing is deleted.</summary>
     private void Poll(ReplicationSet set, in TableStatus status, CaptureId from, List<Message> outbox)
     {
+        var before = set.State;
         set.PollMatched(in status, from, outbox); // the lookup proved the spans equal
+        CountStateChange(set, before);
         if (set.HasRemoved)
         {
             Spans.Remove(set.Span);
@@ -179,6 +191,7 @@ public sealed partial class ReplicationManager
         captures.Sort();
         foreach (var (span, set) in Spans.Ordered())
         {
+            var before = set.State;
             foreach (var capture in captures)
             {
                 if (set.HandleCaptureShutdown(capture, outbox))
@@ -186,6 +199,8 @@ public sealed partial class ReplicationManager
                     RunningTasks.Remove(span);
                 }
             }
+
+            CountStateChange(set, before);
 
             if (set.HasRemoved)
             {
@@ -196,4 +211,12 @@ public sealed partial class ReplicationManager
     }
 
     private void CountAccepted(string kind) => _acceptedTaskCounts[kind]++;
+
+    private void CountStateChange(ReplicationSet set, ReplicationSetState before)
+    {
+        if (set.State != before)
+        {
+            _stateChanges++;
+        }
+    }
 }

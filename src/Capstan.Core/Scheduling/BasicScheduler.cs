@@ -11,7 +11,9 @@ using Capstan.Core.Spans;
 /// </summary>
 /// <remarks>
 /// A steady-state tick (every current span has a set, none Absent, as many sets as spans) walks
-/// the current spans with one map lookup each and allocates nothing.
+/// the current spans with one map lookup each and allocates nothing; when neither the current
+/// spans nor any set changed since such a tick (<see cref="SchedulingContext.SetStateVersion"/>),
+/// it does not even walk.
 /// Deviation from TiCDC (spec §13 #11): a set to remove that no capture holds (an Absent orphan of
 /// a dropped table, a Removing set whose holders died) is not skipped but removed with
 /// <see cref="CaptureId.None"/>, so the replication manager deletes it.
@@ -22,6 +24,9 @@ public sealed class BasicScheduler : IScheduler
     public const string SchedulerName = "basic-scheduler";
 
     private readonly int _batchSize;
+
+    /// <summary>The last tick that found nothing to add or remove, if any: its spans instance, map and set-state version.</summary>
+    private (IReadOnlyList<Span> Spans, SpanMap<ReplicationSet> Sets, long Version)? _quiet;
 
     /// <summary>Creates the scheduler; it adds at most <see cref="SchedulerConfig.AddTableBatchSize"/> spans per tick.</summary>
     public BasicScheduler(SchedulerConfig config)
@@ -39,7 +44,20 @@ public sealed class BasicScheduler : IScheduler
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(tasks);
         var sets = context.ReplicationSets;
+        if (_quiet is var (quietSpans, quietSets, quietVersion)
+            && ReferenceEquals(quietSpans, context.CurrentSpans) && ReferenceEquals(quietSets, sets) && quietVersion == context.SetStateVersion)
+        {
+            return; // nothing changed since a tick that found nothing to do
+        }
+
+        _quiet = null;
         var newSpans = CollectNewSpans(context.CurrentSpans, sets, out bool allFound);
+        if (newSpans is null && allFound && context.CurrentSpans.Count == sets.Count && context.SetStateVersion is { } version)
+        {
+            _quiet = (context.CurrentSpans, sets, version);
+            return;
+        }
+
         if (newSpans is not null)
         {
             var candidates = CaptureIndex.Select(context.Captures, static status => status.State != CaptureState.Stopping);

@@ -25,6 +25,13 @@ public sealed class SchedulingContext
 
     /// <summary>The coordinator's tick counter; the periodic balance measures its interval in it.</summary>
     public long Tick { get; init; }
+
+    /// <summary>
+    /// <see cref="ReplicationManager.SetStateVersion"/>: unchanged while no set changed state and
+    /// no set was added or removed, so a scheduler may reuse a decision taken at the same version
+    /// for the same <see cref="CurrentSpans"/> instance. Null (unknown) disables such reuse.
+    /// </summary>
+    public long? SetStateVersion { get; init; }
 }
 
 /// <summary>One scheduling policy. Produces tasks; never changes replication sets itself.</summary>

@@ -7,53 +7,80 @@ using Capstan.Core.Model;
 /// (<see cref="TableSpans.WholeTable"/>); optionally a table is split into several spans.
 /// </summary>
 /// <remarks>
-/// Keys are immutable by convention: nobody writes into the arrays after construction. Null and
-/// empty keys are equal. Equality is over all three fields, and the order (see
+/// The two keys are kept in one array, copied at construction and never written afterwards (one
+/// object per span instead of two). Null and empty keys are equal. Equality is over all three
+/// fields, and the order (see
 /// <see cref="CompareTo"/>) is a total lexicographic order consistent with equality: TableId,
 /// then StartKey, then EndKey, keys compared as unsigned bytes. (The Go original ignores EndKey in
 /// map identity and its comparator is not a strict order when TableId and StartKey disagree.)
 /// </remarks>
 public readonly struct Span : IEquatable<Span>, IComparable<Span>
 {
-    private readonly byte[]? _startKey;
-    private readonly byte[]? _endKey;
+    /// <summary>Start key followed by end key, in one array (one object per span instead of two); null when both are empty.</summary>
+    private readonly byte[]? _keys;
 
-    /// <summary>Creates a span. The arrays are taken, not copied: do not modify them afterwards.</summary>
+    /// <summary>Length of the start key at the front of <see cref="_keys"/>.</summary>
+    private readonly int _startLength;
+
+    /// <summary>Creates a span; the keys are copied (into one array).</summary>
     public Span(TableId tableId, byte[]? startKey, byte[]? endKey)
+        : this(tableId, (ReadOnlySpan<byte>)startKey, (ReadOnlySpan<byte>)endKey)
+    {
+    }
+
+    /// <summary>Creates a span; the keys are copied (into one array).</summary>
+    [System.Runtime.CompilerServices.OverloadResolutionPriority(1)]
+    public Span(TableId tableId, ReadOnlySpan<byte> startKey, ReadOnlySpan<byte> endKey)
     {
         TableId = tableId;
-        _startKey = startKey is { Length: 0 } ? null : startKey;
-        _endKey = endKey is { Length: 0 } ? null : endKey;
+        if (startKey.IsEmpty && endKey.IsEmpty)
+        {
+            return;
+        }
+
+        var keys = new byte[startKey.Length + endKey.Length];
+        startKey.CopyTo(keys);
+        endKey.CopyTo(keys.AsSpan(startKey.Length));
+        _keys = keys;
+        _startLength = startKey.Length;
     }
 
     /// <summary>A span that carries only a table id and no keys (used by tests and benchmarks, as TiCDC's).</summary>
-    public Span(TableId tableId) : this(tableId, null, null)
+    public Span(TableId tableId)
     {
+        TableId = tableId;
     }
 
     /// <summary>The table this span belongs to.</summary>
     public TableId TableId { get; }
 
     /// <summary>Inclusive start key.</summary>
-    public ReadOnlySpan<byte> StartKey => _startKey;
+    public ReadOnlySpan<byte> StartKey => _keys is null ? default : new ReadOnlySpan<byte>(_keys, 0, _startLength);
 
     /// <summary>Exclusive end key.</summary>
-    public ReadOnlySpan<byte> EndKey => _endKey;
+    public ReadOnlySpan<byte> EndKey => _keys is null ? default : new ReadOnlySpan<byte>(_keys, _startLength, _keys.Length - _startLength);
 
-    /// <summary>The start key as an array (null when empty); for serialisers.</summary>
-    public byte[]? StartKeyArray => _startKey;
+    /// <summary>The start key without a copy (for serialisers).</summary>
+    public ReadOnlyMemory<byte> StartKeyMemory => _keys is null ? default : new ReadOnlyMemory<byte>(_keys, 0, _startLength);
 
-    /// <summary>The end key as an array (null when empty); for serialisers.</summary>
-    public byte[]? EndKeyArray => _endKey;
+    /// <summary>The end key without a copy (for serialisers).</summary>
+    public ReadOnlyMemory<byte> EndKeyMemory => _keys is null ? default : new ReadOnlyMemory<byte>(_keys, _startLength, _keys.Length - _startLength);
+
+    /// <summary>A copy of the start key (null when empty).</summary>
+    public byte[]? StartKeyArray => StartKey.IsEmpty ? null : StartKey.ToArray();
+
+    /// <summary>A copy of the end key (null when empty).</summary>
+    public byte[]? EndKeyArray => EndKey.IsEmpty ? null : EndKey.ToArray();
 
     /// <summary>True for the default value (table 0, no keys).</summary>
-    public bool IsEmpty => TableId.Value == 0 && _startKey is null && _endKey is null;
+    public bool IsEmpty => TableId.Value == 0 && _keys is null;
 
     /// <inheritdoc/>
+    /// <remarks>A span copied from another shares its key array and is equal without reading it.</remarks>
     public bool Equals(Span other) =>
         TableId.Value == other.TableId.Value
-        && SameKey(_startKey, other._startKey)
-        && SameKey(_endKey, other._endKey);
+        && _startLength == other._startLength
+        && (ReferenceEquals(_keys, other._keys) || ((ReadOnlySpan<byte>)_keys).SequenceEqual(other._keys));
 
     /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is Span other && Equals(other);
@@ -75,6 +102,11 @@ public readonly struct Span : IEquatable<Span>, IComparable<Span>
         if (c != 0)
         {
             return c;
+        }
+
+        if (ReferenceEquals(_keys, other._keys) && _startLength == other._startLength)
+        {
+            return 0;
         }
 
         c = StartKey.SequenceCompareTo(other.StartKey);
@@ -102,7 +134,7 @@ public readonly struct Span : IEquatable<Span>, IComparable<Span>
     /// <summary>"{table 5 [7480…, 7480…)}"; keys in hex, shortened.</summary>
     public override string ToString()
     {
-        if (_startKey is null && _endKey is null)
+        if (_keys is null)
         {
             return $"{{table {TableId}}}";
         }
@@ -111,8 +143,4 @@ public readonly struct Span : IEquatable<Span>, IComparable<Span>
     }
 
     private static string Hex(ReadOnlySpan<byte> key) => Convert.ToHexString(key);
-
-    /// <summary>Key equality; the same array (a span copied from another) is equal without reading it.</summary>
-    private static bool SameKey(byte[]? left, byte[]? right) =>
-        ReferenceEquals(left, right) || ((ReadOnlySpan<byte>)left).SequenceEqual(right);
 }

@@ -17,8 +17,14 @@ public static class TableSpans
     /// The whole-table span: row keys "t{table id, sign flipped, big-endian}_r" up to "…_s",
     /// both encoded in TiDB's memcomparable bytes format (18 bytes each).
     /// </summary>
-    public static Span WholeTable(TableId tableId) =>
-        new(tableId, TableStartKey(tableId), TableEndKey(tableId));
+    public static Span WholeTable(TableId tableId)
+    {
+        Span<byte> start = stackalloc byte[TableKeyLength];
+        Span<byte> end = stackalloc byte[TableKeyLength];
+        WriteTableStartKey(tableId, start);
+        WriteTableEndKey(tableId, end);
+        return new Span(tableId, start, end);
+    }
 
     /// <summary>Encoded start key of the table's row range.</summary>
     public static byte[] TableStartKey(TableId tableId) => EncodeBytes(RawPrefix(tableId, (byte)'r'));

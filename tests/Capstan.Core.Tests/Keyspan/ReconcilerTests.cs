@@ -320,7 +320,9 @@ public class ReconcilerTests
             long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
             Assert.Same(result, again);
-            Assert.True(allocated < 1024, $"round {round}: {allocated} bytes for {count} tables");
+            // Less than a byte per table: one object per table would be at least 24 bytes each. (A
+            // small constant can show up: the runtime's allocation context is sometimes refilled.)
+            Assert.True(allocated < count, $"round {round}: {allocated} bytes for {count} tables");
         }
     }
 }
