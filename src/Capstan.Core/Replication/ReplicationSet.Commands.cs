@@ -99,28 +99,21 @@ public sealed partial class ReplicationSet
 
     private string? FindBrokenInvariant()
     {
-        if (!Primary.IsNone && RoleOf(Primary) != CaptureRole.Primary)
-        {
-            return "the primary does not hold role Primary";
-        }
-
         int secondaries = 0;
+        var primary = Primary;
         foreach (var (capture, role) in _captures)
         {
-            if (role == CaptureRole.Primary && capture != Primary)
+            if (role == CaptureRole.Primary && capture != primary)
             {
                 return $"'{capture}' holds role Primary but is not the primary";
             }
 
-            secondaries += role == CaptureRole.Secondary ? 1 : 0;
-        }
-
-        foreach (var capture in PreparedCaptures)
-        {
-            if (RoleOf(capture) != CaptureRole.Secondary)
+            if (role != CaptureRole.Secondary && IsPrepared(capture))
             {
                 return $"'{capture}' is remembered as prepared but is not a secondary";
             }
+
+            secondaries += role == CaptureRole.Secondary ? 1 : 0;
         }
 
         return State switch

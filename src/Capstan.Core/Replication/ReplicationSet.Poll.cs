@@ -94,14 +94,11 @@ public sealed partial class ReplicationSet
             throw Inconsistent("no capture holds the span in a state that needs one");
         }
 
-        if (!Primary.IsNone && (!_captures.TryGet(Primary, out var role) || role != CaptureRole.Primary))
-        {
-            throw Inconsistent("capture inconsistent: the primary does not hold role Primary");
-        }
-
+        // The primary is the capture holding role Primary; a second one is a second writer.
+        var primary = Primary;
         foreach (var (capture, captureRole) in _captures)
         {
-            if (captureRole == CaptureRole.Primary && capture != Primary)
+            if (captureRole == CaptureRole.Primary && capture != primary)
             {
                 throw new ReplicationSetMultiplePrimaryException($"'{capture}' holds role Primary but is not the primary; {this}");
             }

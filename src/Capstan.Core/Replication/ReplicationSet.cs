@@ -19,15 +19,6 @@ public sealed partial class ReplicationSet
     /// <summary>Stats reported by the primary; null until a non-empty report arrives.</summary>
     private Stats? _stats;
 
-    /// <summary>
-    /// Secondaries known to have reported Prepared. Only consulted when several secondaries exist
-    /// after a rebuild, to pick the one to promote (see <c>ChooseSecondaryToPromote</c>). An entry
-    /// is dropped whenever its capture loses the role. Null when empty, which is the state of
-    /// almost every set (only an add or a move in flight has one): a reference instead of an
-    /// inline map keeps every set 24 bytes smaller.
-    /// </summary>
-    private List<CaptureId>? _prepared;
-
     /// <summary>True when the current stats carry a "puller-egress" stage (or no stats arrived yet: the seed counts).</summary>
     private bool _hasPullerEgress = true;
 
@@ -71,7 +62,7 @@ public sealed partial class ReplicationSet
     public ReplicationSetState State { get; private set; }
 
     /// <summary>The capture that replicates the span, or <see cref="CaptureId.None"/>.</summary>
-    public CaptureId Primary { get; private set; } = CaptureId.None; // default(CaptureId) has a null Value
+    public CaptureId Primary => _captures.Primary;
 
     /// <summary>The span's progress; never regresses.</summary>
     public Checkpoint Checkpoint { get; private set; }
@@ -334,9 +325,7 @@ public sealed partial class ReplicationSet
             _captures.Remove(Primary);
         }
 
-        Primary = capture;
-        _captures.Set(capture, CaptureRole.Primary);
-        UnmarkPrepared(capture);
+        _captures.Set(capture, CaptureRole.Primary); // a new role: the prepared mark goes
     }
 
     private void ClearPrimary()
@@ -345,31 +334,18 @@ public sealed partial class ReplicationSet
         {
             _captures.Remove(Primary);
         }
-
-        Primary = CaptureId.None;
     }
 
-    /// <summary>The captures remembered as prepared (empty when none).</summary>
-    private IReadOnlyList<CaptureId> PreparedCaptures => (IReadOnlyList<CaptureId>?)_prepared ?? [];
+    /// <summary>
+    /// Secondaries known to have reported Prepared: only consulted when several secondaries exist
+    /// after a rebuild, to pick the one to promote (see <c>ChooseSecondaryToPromote</c>). The mark
+    /// lives in the role map and goes with the role.
+    /// </summary>
+    private bool IsPrepared(CaptureId capture) => _captures.IsPrepared(capture);
 
-    private bool IsPrepared(CaptureId capture) => _prepared is not null && _prepared.Contains(capture);
+    private void MarkPrepared(CaptureId capture) => _captures.SetPrepared(capture, prepared: true);
 
-    private void MarkPrepared(CaptureId capture)
-    {
-        _prepared ??= new List<CaptureId>(1);
-        if (!IsPrepared(capture))
-        {
-            _prepared.Add(capture);
-        }
-    }
-
-    private void UnmarkPrepared(CaptureId capture)
-    {
-        if (_prepared is not null && _prepared.Remove(capture) && _prepared.Count == 0)
-        {
-            _prepared = null;
-        }
-    }
+    private void UnmarkPrepared(CaptureId capture) => _captures.SetPrepared(capture, prepared: false);
 
     private ReplicationSetInconsistentException Inconsistent(string detail) => new($"{detail}; {this}");
 }
