@@ -68,7 +68,7 @@ internal sealed record SchedulerMetricsReading
         var captureTables = new List<KeyValuePair<string, int>>();
         foreach (var status in coordinator.Captures.Values)
         {
-            captureTables.Add(new(status.Address, status.Tables.Count));
+            captureTables.Add(new(status.Address, status.TableCount));
         }
 
         var counters = coordinator.Counters;

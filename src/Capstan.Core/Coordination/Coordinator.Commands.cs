@@ -135,20 +135,39 @@ public sealed partial class Coordinator
     }
 
     /// <summary>
-    /// Per capture, the tables it reported in its last heartbeat response with their checkpoint
-    /// (TiCDC's GetTaskStatuses).
+    /// Per capture, the tables it holds a role for (primary, secondary or undetermined) with the
+    /// span's checkpoint: TiCDC's GetTaskStatuses, answered from the replication sets (TiCDC read
+    /// each capture's last report, which the coordinator no longer keeps after initialisation;
+    /// the sets were built from those reports). A table split into spans shows the smallest
+    /// checkpoint of the spans the capture holds. Every known capture is listed.
     /// </summary>
     public IReadOnlyDictionary<CaptureId, IReadOnlyDictionary<TableId, Ts>> GetTaskStatuses()
     {
-        var result = new Dictionary<CaptureId, IReadOnlyDictionary<TableId, Ts>>();
-        foreach (var (id, capture) in _captureManager.Captures)
+        var byCapture = new Dictionary<CaptureId, Dictionary<TableId, Ts>>();
+        foreach (var (id, _) in _captureManager.Captures)
         {
-            var tables = new Dictionary<TableId, Ts>();
-            foreach (TableStatus status in capture.Tables)
-            {
-                tables[status.Span.TableId] = status.Checkpoint.CheckpointTs;
-            }
+            byCapture[id] = [];
+        }
 
+        foreach (ref readonly var entry in _replicationManager.Spans.Ordered())
+        {
+            var set = entry.Value;
+            foreach (var (capture, _) in set.Captures)
+            {
+                if (!byCapture.TryGetValue(capture, out var tables))
+                {
+                    continue;
+                }
+
+                var table = entry.Key.TableId;
+                var checkpoint = set.Checkpoint.CheckpointTs;
+                tables[table] = tables.TryGetValue(table, out var other) ? Ts.MinOf(other, checkpoint) : checkpoint;
+            }
+        }
+
+        var result = new Dictionary<CaptureId, IReadOnlyDictionary<TableId, Ts>>();
+        foreach (var (id, tables) in byCapture)
+        {
             result[id] = tables;
         }
 

@@ -132,6 +132,7 @@ public sealed partial class Coordinator
         ForgetDrainOfDepartedTarget();
         KeepCurrentIncarnations(_inbound);
         _replicationManager.HandleMessages(_inbound, outbox);
+        _inbound.Clear(); // keeps no agent report beyond its use (they can hold a status per span)
         UpdateTables(input.CurrentTables);
 
         if (!_captureManager.CheckAllCaptureInitialized())

@@ -109,7 +109,7 @@ public sealed class CaptureManager
                 continue;
             }
 
-            switch (status.HandleHeartbeatResponse(message.HeartbeatResponse, message.Header.ProcessorEpoch))
+            switch (status.HandleHeartbeatResponse(message.HeartbeatResponse, message.Header.ProcessorEpoch, keepTables: !IsInitialized))
             {
                 case CaptureStatus.ResponseOutcome.Stale:
                     IgnoredResponseCount++;
@@ -149,6 +149,7 @@ public sealed class CaptureManager
             foreach (var status in _statuses)
             {
                 _pendingInit[status.Id] = status.Tables;
+                status.ReleaseTables();
             }
 
             _pendingRemoved = null;

@@ -43,8 +43,17 @@ public sealed class CaptureStatus
     /// <summary>Current state.</summary>
     public CaptureState State { get; private set; }
 
-    /// <summary>Table statuses of the last accepted heartbeat response (empty before any).</summary>
+    /// <summary>
+    /// Table statuses of the last accepted heartbeat response, kept only until the coordinator has
+    /// initialised (its owner fail-over rebuild reads them); empty before any response and after
+    /// initialisation. TiCDC keeps every capture's last report for good; at a million spans those
+    /// are about 128 bytes per span the coordinator would hold for nothing (its replication sets
+    /// carry what the reports said), so only <see cref="TableCount"/> is kept.
+    /// </summary>
     public IReadOnlyList<TableStatus> Tables { get; private set; } = [];
+
+    /// <summary>Number of table statuses in the last accepted heartbeat response (0 before any).</summary>
+    public int TableCount { get; private set; }
 
     /// <summary>What accepting a heartbeat response did.</summary>
     internal enum ResponseOutcome
@@ -60,11 +69,12 @@ public sealed class CaptureStatus
     }
 
     /// <summary>
-    /// Applies a heartbeat response carrying <paramref name="epoch"/>. The first response adopts
+    /// Applies a heartbeat response carrying <paramref name="epoch"/>; its statuses are kept
+    /// when <paramref name="keepTables"/> (see <see cref="Tables"/>). The first response adopts
     /// the epoch; a response with an unknown different epoch is a restart; one with a retired
     /// epoch is stale and changes nothing.
     /// </summary>
-    internal ResponseOutcome HandleHeartbeatResponse(HeartbeatResponse response, ProcessorEpoch epoch)
+    internal ResponseOutcome HandleHeartbeatResponse(HeartbeatResponse response, ProcessorEpoch epoch, bool keepTables)
     {
         var outcome = ResponseOutcome.Applied;
         if (State == CaptureState.Uninitialized)
@@ -90,13 +100,17 @@ public sealed class CaptureStatus
             State = CaptureState.Stopping;
         }
 
-        Tables = response.Tables;
+        Tables = keepTables ? response.Tables : [];
+        TableCount = response.Tables.Count;
         return outcome;
     }
 
+    /// <summary>Lets go of the kept statuses (the coordinator has initialised).</summary>
+    internal void ReleaseTables() => Tables = [];
+
     /// <inheritdoc/>
     public override string ToString() =>
-        $"{{capture {Id} '{Address}', {State}, epoch '{Epoch}', {Tables.Count} tables{(IsOwner ? ", owner" : string.Empty)}}}";
+        $"{{capture {Id} '{Address}', {State}, epoch '{Epoch}', {TableCount} tables{(IsOwner ? ", owner" : string.Empty)}}}";
 
     private void Retire(ProcessorEpoch epoch)
     {
