@@ -176,8 +176,7 @@ public class ClusterScenarioTests
         }
     }
 
-    [Fact(DisplayName = "Owner crash after the move source stopped, before the owner heard it → the target starts at the source's final checkpoint",
-        Skip = "Needs the agent to keep reporting a stopped span's final checkpoint until an owner has seen it (docs/HOSTS.md)")]
+    [Fact(DisplayName = "Owner crash after the move source stopped, before the owner heard it → the target starts at the source's final checkpoint")]
     public async Task KillOwner_AfterSourceStoppedBeforeOwnerHeard_NoDoubleSink()
     {
         var (cluster, changefeed) = await ClusterFixture.StartAsync(captures: 4, tables: 40, seed: 23);
