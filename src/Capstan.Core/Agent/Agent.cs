@@ -203,7 +203,7 @@ public sealed class Agent
     /// </summary>
     private HeartbeatResponse HandleHeartbeat(Heartbeat heartbeat, ProcessorEpoch epoch)
     {
-        TableStatus[] statuses = _spans.BuildHeartbeatStatuses(heartbeat.Spans, heartbeat.CollectStats, Owner.Revision);
+        IReadOnlyList<TableStatus> statuses = _spans.BuildHeartbeatStatuses(heartbeat.Spans, heartbeat.CollectStats, Owner.Revision);
         if (heartbeat.IsStopping)
         {
             if (epoch.IsNone || epoch == Identity.Epoch)
@@ -248,7 +248,7 @@ public sealed class Agent
 
         tracked.Claim(Owner.Revision);
 
-        if (!tracked.TryInject(task))
+        if (!_spans.TryInject(tracked, task))
         {
             _counters.BusySpanRequestsIgnored++;
         }

@@ -47,6 +47,15 @@ internal sealed class TableSpanManager
     /// <summary>Heartbeats answered so far; numbers the listings of kept stops.</summary>
     private long _heartbeats;
 
+    /// <summary>The current poll pass (one per tick): heartbeat reads of this pass stand for the poll's state read.</summary>
+    private long _pass = 1;
+
+    /// <summary>
+    /// The pass in which a heartbeat last read every tracked span and found none with a task and
+    /// none Absent, with no task injected since: the poll of that pass has nothing to do.
+    /// </summary>
+    private long _quietPass;
+
     /// <summary>Positions of the listed but untracked spans of the heartbeat being answered (reused).</summary>
     private readonly List<int> _untrackedListed = [];
 
@@ -79,6 +88,13 @@ internal sealed class TableSpanManager
         return tracked;
     }
 
+    /// <summary>Attaches a task to a tracked span (see <see cref="TrackedSpan.TryInject"/>); the next poll then visits every span.</summary>
+    public bool TryInject(TrackedSpan tracked, DispatchTask task)
+    {
+        _quietPass = 0;
+        return tracked.TryInject(task);
+    }
+
     /// <summary>A remove request for an untracked span: if it is a kept stop, its sender still considers this capture a holder.</summary>
     public void ClaimStopped(Span span, OwnerRevision revision)
     {
@@ -92,19 +108,38 @@ internal sealed class TableSpanManager
     /// For each tracked span in span order: run its task (collecting at most one response), then
     /// re-read its state and stop tracking it if it is Absent (its task, if any, goes with it; the
     /// owner resends). Go drops after the loop and re-reads the state once more; dropping right
-    /// after the re-read is the same decision without a second executor call.
+    /// after the re-read is the same decision without a second executor call. A span without a
+    /// task whose state a heartbeat of this tick has just read is not asked again: nothing called
+    /// the executor for it in between (one status read per span per tick instead of two); only a
+    /// failed read (Unknown) is retried, as before.
     /// </summary>
     public void Poll(List<DispatchTableResponse> responses)
     {
+        long pass = _pass++;
+        if (_quietPass == pass)
+        {
+            return; // every span was just read by a heartbeat: no task to run, nothing to drop
+        }
+
         foreach (ref readonly KeyValuePair<Span, TrackedSpan> entry in _spans.Ordered())
         {
             TrackedSpan tracked = entry.Value;
-            if (tracked.HasTask && tracked.Poll(_executor) is { } response)
+            TableState state;
+            if (tracked.HasTask)
             {
-                responses.Add(response);
+                if (tracked.Poll(_executor) is { } response)
+                {
+                    responses.Add(response);
+                }
+
+                state = tracked.Refresh(_executor);
+            }
+            else
+            {
+                state = tracked.ObservedInPass == pass && tracked.State != TableState.Unknown ? tracked.State : tracked.Refresh(_executor);
             }
 
-            if (tracked.Refresh(_executor) == TableState.Absent)
+            if (state == TableState.Absent)
             {
                 _spans.Remove(entry.Key);
                 if (tracked.FinalStatus is { } final)
@@ -120,8 +155,9 @@ internal sealed class TableSpanManager
     /// §5.5), in one array: every tracked span in span order (the executor's status, or Stopping
     /// while a remove is pending), then every listed span that is not tracked, as Absent without
     /// consulting the executor, then every kept stop that is not listed and not forgotten now.
+    /// Up to <see cref="StatusList.ChunkSize"/> statuses come in an array, more in a <see cref="StatusList"/>.
     /// </summary>
-    public TableStatus[] BuildHeartbeatStatuses(IReadOnlyList<Span> listed, bool collectStats, OwnerRevision revision)
+    public IReadOnlyList<TableStatus> BuildHeartbeatStatuses(IReadOnlyList<Span> listed, bool collectStats, OwnerRevision revision)
     {
         _heartbeats++;
         CollectUntrackedListed(listed, revision);
@@ -132,17 +168,33 @@ internal sealed class TableSpanManager
             return [];
         }
 
-        var statuses = new TableStatus[ordered.Length + _untrackedListed.Count + kept];
-        int written = 0;
+        StatusList.Writer writer = StatusList.Allocate(ordered.Length + _untrackedListed.Count + kept, out IReadOnlyList<TableStatus> statuses);
+        bool quiet = true;
         foreach (ref readonly KeyValuePair<Span, TrackedSpan> entry in ordered)
         {
-            TableStatus status = _executor.GetTableSpanStatus(entry.Key, collectStats);
-            statuses[written++] = entry.Value.HasRemoveTask ? status with { State = TableState.Stopping } : status;
+            TrackedSpan tracked = entry.Value;
+            ref TableStatus slot = ref writer.Next();
+            TableState state = _executor.ReadTableSpanStatus(entry.Key, collectStats, out slot);
+            tracked.Observe(state, _pass);
+            if (tracked.HasTask)
+            {
+                quiet = false;
+                if (tracked.HasRemoveTask)
+                {
+                    slot = slot with { State = TableState.Stopping };
+                }
+            }
+            else if (state is TableState.Absent or TableState.Unknown)
+            {
+                quiet = false;
+            }
         }
+
+        _quietPass = quiet ? _pass : 0;
 
         foreach (int index in _untrackedListed)
         {
-            statuses[written++] = new TableStatus(listed[index], TableState.Absent, default);
+            writer.Add(new TableStatus(listed[index], TableState.Absent, default));
         }
 
         if (kept != 0)
@@ -151,7 +203,7 @@ internal sealed class TableSpanManager
             {
                 if (entry.Value.ListedBy != _heartbeats)
                 {
-                    statuses[written++] = entry.Value.Report;
+                    writer.Add(entry.Value.Report);
                 }
             }
         }

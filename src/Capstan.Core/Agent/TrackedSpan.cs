@@ -98,6 +98,19 @@ internal sealed class TrackedSpan
         return true;
     }
 
+    /// <summary>The poll pass in which <see cref="State"/> was last read by a heartbeat (see <see cref="Observe"/>).</summary>
+    public long ObservedInPass { get; private set; }
+
+    /// <summary>
+    /// Records the state a heartbeat just read from the executor in poll pass <paramref name="pass"/>,
+    /// so that the poll of the same pass need not ask again for a span without a task.
+    /// </summary>
+    public void Observe(TableState state, long pass)
+    {
+        State = state;
+        ObservedInPass = pass;
+    }
+
     /// <summary>Reads the executor's state into <see cref="State"/>.</summary>
     public TableState Refresh(GuardedExecutor executor)
     {
