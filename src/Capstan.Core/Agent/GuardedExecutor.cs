@@ -115,6 +115,10 @@ internal sealed class GuardedExecutor
             RecordContractViolation();
             state = TableState.Unknown;
         }
+        else if ((collectStats || status.Stats is null) && status.Span.Equals(span))
+        {
+            return state; // already what the agent reports (the usual case): no second write
+        }
 
         status = new TableStatus(span, state, status.Checkpoint, collectStats ? status.Stats : null);
         return state;
