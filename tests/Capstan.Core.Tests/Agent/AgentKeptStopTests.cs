@@ -215,6 +215,27 @@ public class AgentKeptStopTests
         Assert.Equal(new Ts(42), commit.Checkpoint.CheckpointTs);
     }
 
+    [Fact(DisplayName = "Rebuild with the move source still Stopping: its later Stopped report folds its final checkpoint before the target is committed",
+        Skip = "Needs ReplicationSet: in Commit, Stopped from an Undetermined capture clears it without UpdCk (spec §3.7); the lead owns src/Capstan.Core/Replication")]
+    public void RebuildWithSourceStopping_StoppedFromUndetermined_FoldsFinalCheckpoint()
+    {
+        CaptureId target = "b";
+        var statuses = new Dictionary<CaptureId, TableStatus>
+        {
+            [target] = new(Span1, TableState.Prepared, Checkpoint.At(new Ts(20))),
+            [AgentCapture] = new(Span1, TableState.Stopping, Checkpoint.At(new Ts(40))),
+        };
+        var set = new ReplicationSet(Span1, new Ts(30), statuses);
+        Assert.Equal(ReplicationSetState.Commit, set.State);
+        var outbox = new List<Message>();
+
+        set.Poll(new TableStatus(Span1, TableState.Stopped, new Checkpoint(45, 45, Ts.Zero)), AgentCapture, outbox);
+        set.Poll(statuses[target], target, outbox);
+
+        var commit = Assert.Single(outbox).DispatchTableRequest!.AddTable!;
+        Assert.Equal(new Ts(45), commit.Checkpoint.CheckpointTs);
+    }
+
     /// <summary>An agent whose executor holds <paramref name="spans"/> Replicating, added by the known owner.</summary>
     private static AgentHarness Replicating(params Span[] spans)
     {
