@@ -73,6 +73,12 @@ public sealed class Agent
     /// <summary>Number of spans the agent tracks (added and not yet seen Absent).</summary>
     public int TrackedSpanCount => _spans.Count;
 
+    /// <summary>
+    /// Number of kept stops: spans whose remove finished, no longer tracked, whose final checkpoint
+    /// the agent keeps reporting until the owner has certainly taken it into account (docs/AGENT.md).
+    /// </summary>
+    public int KeptStopCount => _spans.StoppedCount;
+
     /// <summary>Everything dropped, ignored or survived so far.</summary>
     public AgentCounters Counters => _counters.Snapshot();
 
@@ -197,7 +203,7 @@ public sealed class Agent
     /// </summary>
     private HeartbeatResponse HandleHeartbeat(Heartbeat heartbeat, ProcessorEpoch epoch)
     {
-        TableStatus[] statuses = _spans.BuildHeartbeatStatuses(heartbeat.Spans, heartbeat.CollectStats);
+        IReadOnlyList<TableStatus> statuses = _spans.BuildHeartbeatStatuses(heartbeat.Spans, heartbeat.CollectStats, Owner.Revision);
         if (heartbeat.IsStopping)
         {
             if (epoch.IsNone || epoch == Identity.Epoch)
@@ -231,6 +237,7 @@ public sealed class Agent
         }
         else if (!_spans.TryGet(request.RemoveTable!.Span, out tracked))
         {
+            _spans.ClaimStopped(request.RemoveTable.Span, Owner.Revision);
             _counters.UntrackedRemoveRequestsIgnored++;
             return;
         }
@@ -239,7 +246,9 @@ public sealed class Agent
             task = DispatchTask.Remove();
         }
 
-        if (!tracked.TryInject(task))
+        tracked.Claim(Owner.Revision);
+
+        if (!_spans.TryInject(tracked, task))
         {
             _counters.BusySpanRequestsIgnored++;
         }

@@ -88,7 +88,16 @@ internal sealed class GuardedExecutor
     /// </summary>
     public TableStatus GetTableSpanStatus(Span span, bool collectStats)
     {
-        TableStatus status;
+        ReadTableSpanStatus(span, collectStats, out TableStatus status);
+        return status;
+    }
+
+    /// <summary>
+    /// <see cref="GetTableSpanStatus"/> written straight into <paramref name="status"/> (e.g. a slot
+    /// of a response being built, saving a copy per span); returns the state.
+    /// </summary>
+    public TableState ReadTableSpanStatus(Span span, bool collectStats, out TableStatus status)
+    {
         try
         {
             status = _executor.GetTableSpanStatus(span, collectStats);
@@ -96,7 +105,8 @@ internal sealed class GuardedExecutor
         catch (Exception error)
         {
             RecordError(error);
-            return new TableStatus(span, TableState.Unknown, default);
+            status = new TableStatus(span, TableState.Unknown, default);
+            return TableState.Unknown;
         }
 
         TableState state = status.State;
@@ -105,8 +115,13 @@ internal sealed class GuardedExecutor
             RecordContractViolation();
             state = TableState.Unknown;
         }
+        else if ((collectStats || status.Stats is null) && status.Span.Equals(span))
+        {
+            return state; // already what the agent reports (the usual case): no second write
+        }
 
-        return new TableStatus(span, state, status.Checkpoint, collectStats ? status.Stats : null);
+        status = new TableStatus(span, state, status.Checkpoint, collectStats ? status.Stats : null);
+        return state;
     }
 
     /// <summary>Counts an executor answer that breaks the contract without an exception.</summary>

@@ -64,6 +64,24 @@ internal sealed class TrackedSpan
 
     public bool HasTask => _task.HasValue;
 
+    /// <summary>
+    /// The highest owner revision known to consider this capture a holder of the span: it listed
+    /// the span in a heartbeat or sent a dispatch request for it. Carried into the kept stop.
+    /// </summary>
+    public OwnerRevision ClaimedBy { get; private set; }
+
+    /// <summary>The status reported when a remove finished (Stopped, final checkpoint); null otherwise.</summary>
+    public TableStatus? FinalStatus { get; private set; }
+
+    /// <summary>Records that the owner of <paramref name="revision"/> considers this capture a holder.</summary>
+    public void Claim(OwnerRevision revision)
+    {
+        if (revision > ClaimedBy)
+        {
+            ClaimedBy = revision;
+        }
+    }
+
     /// <summary>A pending remove makes heartbeats report the span as Stopping, whatever the executor says.</summary>
     public bool HasRemoveTask => _task is { IsRemove: true };
 
@@ -76,7 +94,21 @@ internal sealed class TrackedSpan
         }
 
         _task = task;
+        FinalStatus = null;
         return true;
+    }
+
+    /// <summary>The poll pass in which <see cref="State"/> was last read by a heartbeat (see <see cref="Observe"/>).</summary>
+    public long ObservedInPass { get; private set; }
+
+    /// <summary>
+    /// Records the state a heartbeat just read from the executor in poll pass <paramref name="pass"/>,
+    /// so that the poll of the same pass need not ask again for a span without a task.
+    /// </summary>
+    public void Observe(TableState state, long pass)
+    {
+        State = state;
+        ObservedInPass = pass;
     }
 
     /// <summary>Reads the executor's state into <see cref="State"/>.</summary>
@@ -187,11 +219,13 @@ internal sealed class TrackedSpan
 
         _task = null;
         TableStatus status = executor.GetTableSpanStatus(Span, collectStats: false);
-        return Step.Respond(RemoveResponse(status with
+        DispatchTableResponse response = RemoveResponse(status with
         {
             State = TableState.Stopped,
             Checkpoint = status.Checkpoint with { CheckpointTs = checkpointTs },
-        }));
+        });
+        FinalStatus = response.RemoveTable!.Status;
+        return Step.Respond(response);
     }
 
     private DispatchTableResponse AddResponse(GuardedExecutor executor) =>

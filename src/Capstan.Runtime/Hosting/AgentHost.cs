@@ -14,9 +14,10 @@ using Capstan.Runtime.Transport;
 /// <param name="Liveness">The capture's liveness.</param>
 /// <param name="Owner">The owner the agent answers to.</param>
 /// <param name="Counters">The agent's drop/ignore counters.</param>
+/// <param name="KeptStops">Stopped spans whose final checkpoint the agent still reports (docs/AGENT.md, "Kept stops").</param>
 public sealed record AgentSnapshot(
     CaptureId Capture, ChangefeedId Changefeed, ProcessorEpoch Epoch, long Steps, IReadOnlyList<int> SpansByState,
-    Liveness Liveness, OwnerInfo Owner, AgentCounters Counters)
+    Liveness Liveness, OwnerInfo Owner, AgentCounters Counters, int KeptStops = 0)
 {
     /// <summary>Spans the executor holds in any state.</summary>
     public int SpanCount
@@ -117,6 +118,6 @@ public sealed class AgentHost : IDisposable
     {
         var byState = Executor.CountByState();
         var identity = Agent.Identity;
-        return new AgentSnapshot(identity.Capture, identity.Changefeed, identity.Epoch, _steps, byState, Agent.Liveness, Agent.Owner, Agent.Counters);
+        return new AgentSnapshot(identity.Capture, identity.Changefeed, identity.Epoch, _steps, byState, Agent.Liveness, Agent.Owner, Agent.Counters, Agent.KeptStopCount);
     }
 }

@@ -508,7 +508,9 @@ public sealed class CaptureNode : IAsyncDisposable
         bool drained = true;
         foreach (var hosted in _agents.Values)
         {
-            drained &= hosted.Host.Executor.SpanCount == 0;
+            // Kept stops too: if the owner crashed mid-drain, the successor must rebuild from this
+            // capture's final checkpoints before it leaves (docs/HOSTS.md, "Owner fail-over during a move").
+            drained &= hosted.Host.Executor.SpanCount == 0 && hosted.Host.Snapshot.KeptStops == 0;
         }
 
         if (drained || elapsed >= _services.Options.GracefulStopTimeoutMilliseconds)

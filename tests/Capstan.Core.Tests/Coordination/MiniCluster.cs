@@ -80,6 +80,9 @@ internal sealed class MiniCluster
         Coordinator = NewCoordinator(newOwner);
     }
 
+    /// <summary>The messages the agents sent since the last step are lost (e.g. with an owner that crashed before reading them).</summary>
+    public void LoseMessagesToOwner() => _toOwner.Clear();
+
     /// <summary>One step of the whole cluster; returns the coordinator's result.</summary>
     public TickResult Step()
     {

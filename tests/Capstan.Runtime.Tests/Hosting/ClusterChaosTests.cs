@@ -45,9 +45,10 @@ public class ClusterChaosTests(ITestOutputHelper output)
         output.WriteLine(report.Describe(20));
         Assert.True(report.Gaps.Count == 0, $"seed {seed}: {report.Describe(10)}\n{string.Join("\n", log)}");
 
-        // Known limitation (docs/HOSTS.md): a move source whose Stopped report dies with a crashed
-        // owner is re-applied from the persisted checkpoint by the target. Without an owner crash,
-        // nothing may ever be applied twice except the tail of a crashed capture.
+        // Nothing may ever be applied twice except the tail of a crashed capture — and, in runs
+        // with an owner crash, what remains of the fail-over window (docs/HOSTS.md, "Owner
+        // fail-over during a move": a source still Stopping at the rebuild). Kept stops closed
+        // the main case: over seeds 101-180, runs with such double sinks went from 20 to 3.
         Assert.True(report.DoubleSinkCount == 0 || ownerKilled, $"seed {seed}: {report.Describe(10)}\n{string.Join("\n", log)}");
     }
 

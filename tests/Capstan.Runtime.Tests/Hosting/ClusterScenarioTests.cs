@@ -143,7 +143,7 @@ public class ClusterScenarioTests
         await using var _ = cluster;
         cluster.UntilAllReplicating(changefeed);
         var owner = cluster.OwnerId;
-        var moves = await StartMovesAwayFromAsync(cluster, changefeed, owner, count: 6);
+        await StartMovesAwayFromAsync(cluster, changefeed, owner, count: 6);
         for (int i = 0; i < stepsBeforeKill; i++)
         {
             cluster.Step();
@@ -162,22 +162,15 @@ public class ClusterScenarioTests
         Assert.Empty(report.Gaps);
         foreach (var overlap in report.Overlaps)
         {
-            if (overlap.IsReplayAfterCrash)
-            {
-                Assert.Equal(owner, overlap.Earlier.Capture);
-                continue;
-            }
-
-            // Known limitation (docs/HOSTS.md, "Owner fail-over during a move"): when the source
-            // stopped but its Stopped report died with the owner, the rebuilt set starts the target
-            // at the persisted checkpoint, re-applying the tail the source sank after it.
-            Assert.True(moves.ContainsKey(overlap.Span.TableId), $"seed {seed}: unexpected double sink {overlap}");
-            Assert.True(overlap.From >= checkpointBefore, $"seed {seed}: double sink below the persisted checkpoint {overlap}");
+            // Only the crashed owner's own tail may be applied again. A move whose source had
+            // stopped before the owner read its report is committed at the source's final
+            // checkpoint (the agent keeps reporting it, docs/AGENT.md "Kept stops").
+            Assert.True(overlap.IsReplayAfterCrash, $"seed {seed}: unexpected double sink {overlap}");
+            Assert.Equal(owner, overlap.Earlier.Capture);
         }
     }
 
-    [Fact(DisplayName = "Owner crash after the move source stopped, before the owner heard it → the target starts at the source's final checkpoint",
-        Skip = "Needs the agent to keep reporting a stopped span's final checkpoint until an owner has seen it (docs/HOSTS.md)")]
+    [Fact(DisplayName = "Owner crash after the move source stopped, before the owner heard it → the target starts at the source's final checkpoint")]
     public async Task KillOwner_AfterSourceStoppedBeforeOwnerHeard_NoDoubleSink()
     {
         var (cluster, changefeed) = await ClusterFixture.StartAsync(captures: 4, tables: 40, seed: 23);
@@ -195,6 +188,34 @@ public class ClusterScenarioTests
         cluster.StepChecked(changefeed, s => !s.Owner.IsNone && s.AllReplicating, 300, "new owner, all replicating");
         cluster.StepChecked(changefeed, s => s.CheckpointLagMilliseconds < 500, 200, "checkpoint continues");
         Assert.Equal(0, cluster.AssertNoGap(changefeed).DoubleSinkCount);
+    }
+
+    [Theory(DisplayName = "Owner crash while draining a gracefully stopping capture → it leaves only after the successor took its final checkpoints; no double sink")]
+    [InlineData(31UL, 3)]
+    [InlineData(32UL, 5)]
+    [InlineData(33UL, 7, Skip = "Source still Stopping at the rebuild: it gets role Undetermined, and in Commit a Stopped report from an Undetermined capture clears it without folding its final checkpoint (spec §3.7), so the target is committed at the checkpoint of its last Stopping report (ReplicationSet; see the agent report)")]
+    [InlineData(34UL, 9)]
+    public async Task KillOwner_WhileDrainingGracefulStop_NoDoubleSink(ulong seed, int stepsBeforeKill)
+    {
+        var (cluster, changefeed) = await ClusterFixture.StartAsync(captures: 4, tables: 40, seed: seed);
+        await using var _ = cluster;
+        cluster.UntilAllReplicating(changefeed);
+        var owner = cluster.OwnerId;
+        var victim = cluster.Captures.First(c => c.Id != owner);
+        cluster.StopCapture(victim.Id);
+        for (int i = 0; i < stepsBeforeKill; i++)
+        {
+            cluster.Step();
+        }
+
+        await cluster.KillOwnerAsync();
+
+        cluster.StepChecked(changefeed, s => !s.Owner.IsNone && s.Owner != owner && s.AllReplicating && victim.State == CaptureNodeState.Stopped,
+            2_000, "new owner, all replicating, the victim left");
+        cluster.StepChecked(changefeed, s => s.CheckpointLagMilliseconds < 500, 200, "checkpoint continues");
+        var report = cluster.CheckGaps(changefeed.Id);
+        Assert.Empty(report.Gaps);
+        Assert.True(report.DoubleSinkCount == 0, $"seed {seed}: {report.Describe(10)}");
     }
 
     /// <summary>Starts up to <paramref name="count"/> manual moves between captures other than <paramref name="owner"/>.</summary>
