@@ -14,6 +14,9 @@ using Capstan.Core.Protocol;
 /// <item>Reaching Absent clears every lingering Undetermined role (#12, #36), and an Undetermined
 /// capture that reports Stopped or Absent loses its role in Prepare and Replicating too (it has
 /// stopped, so it can no longer write), not only in Commit and Removing.</item>
+/// <item>An Undetermined capture that reports Stopped in Prepare or Commit hands over its final
+/// checkpoint (<see cref="FoldFinalCheckpoint"/>), so a target committed after an owner fail-over
+/// does not re-sink what it had sunk.</item>
 /// <item>Several secondaries (only after a rebuild): see <see cref="PromoteAndCommit"/> (#13, #38, #40).
 /// A secondary that stops while another secondary remains does not send the set to Absent or
 /// Replicating: the remaining secondary carries on.</item>
@@ -105,6 +108,20 @@ public sealed partial class ReplicationSet
         }
     }
 
+    /// <summary>
+    /// A capture found Stopping in a rebuild (role Undetermined) may have sunk the span up to the
+    /// checkpoint it reports as Stopped; a target committed later must start there, not at an
+    /// older value (TiCDC clears the role without reading the report, so the target re-sinks that
+    /// stretch). Only the checkpoint is taken: the stats belong to whoever replicates.
+    /// </summary>
+    private void FoldFinalCheckpoint(in TableStatus input)
+    {
+        if (input.State == TableState.Stopped)
+        {
+            UpdateCheckpointAndStats(input.Checkpoint, stats: null);
+        }
+    }
+
     private bool PollOnAbsent(in TableStatus input, CaptureId from)
     {
         if (input.State != TableState.Absent)
@@ -140,6 +157,7 @@ public sealed partial class ReplicationSet
             case TableState.Stopping or TableState.Stopped when role == CaptureRole.Secondary:
                 return OnSecondaryStoppedInPrepare(from);
             case TableState.Stopped or TableState.Absent when role == CaptureRole.Undetermined:
+                FoldFinalCheckpoint(in input);
                 ClearCapture(from, CaptureRole.Undetermined);
                 return false;
             default:
@@ -194,6 +212,7 @@ public sealed partial class ReplicationSet
 
                 return true;
             case TableState.Stopped or TableState.Absent when role == CaptureRole.Undetermined:
+                FoldFinalCheckpoint(in input);
                 ClearCapture(from, CaptureRole.Undetermined);
                 return false;
             case TableState.Replicating when from == Primary:

@@ -215,8 +215,7 @@ public class AgentKeptStopTests
         Assert.Equal(new Ts(42), commit.Checkpoint.CheckpointTs);
     }
 
-    [Fact(DisplayName = "Rebuild with the move source still Stopping: its later Stopped report folds its final checkpoint before the target is committed",
-        Skip = "Needs ReplicationSet: in Commit, Stopped from an Undetermined capture clears it without UpdCk (spec §3.7); the lead owns src/Capstan.Core/Replication")]
+    [Fact(DisplayName = "Rebuild with the move source still Stopping: its later Stopped report folds its final checkpoint before the target is committed (TiCDC commits at the older value)")]
     public void RebuildWithSourceStopping_StoppedFromUndetermined_FoldsFinalCheckpoint()
     {
         CaptureId target = "b";
