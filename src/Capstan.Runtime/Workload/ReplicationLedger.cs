@@ -29,8 +29,8 @@ public readonly record struct AppliedRange(SinkWriter Writer, Ts From, Ts To, lo
 /// </summary>
 public sealed class ReplicationLedger
 {
-    private readonly object _gate = new();
-    private readonly Dictionary<(ChangefeedId Changefeed, Span Span), SpanRecord> _spans = [];
+    private readonly Lock _gate = new();
+    private readonly Dictionary<(ChangefeedId Changefeed, Span Span), LedgerSpan> _spans = [];
     private readonly Action<ChangefeedId, Span, AppliedRange>? _applied;
 
     /// <summary>Creates an empty ledger.</summary>
@@ -83,6 +83,45 @@ public sealed class ReplicationLedger
         }
 
         _applied?.Invoke(changefeed, span, new AppliedRange(writer, from, to, events));
+    }
+
+    /// <summary>
+    /// The record of one (changefeed, span), created empty when missing: a handle a writer keeps to
+    /// record its ranges with <see cref="RecordApplied(LedgerSpan, SinkWriter, Ts, Ts, long)"/>
+    /// without looking the span up again.
+    /// </summary>
+    public LedgerSpan Track(ChangefeedId changefeed, Span span)
+    {
+        lock (_gate)
+        {
+            return GetOrAdd(changefeed, span);
+        }
+    }
+
+    /// <summary>
+    /// Records that <paramref name="writer"/> applied (from, to] of the tracked span, exactly as
+    /// <see cref="RecordApplied(ChangefeedId, Span, SinkWriter, Ts, Ts, long)"/> does.
+    /// </summary>
+    /// <exception cref="ArgumentException">The range is empty, or the handle belongs to another ledger.</exception>
+    public void RecordApplied(LedgerSpan tracked, SinkWriter writer, Ts from, Ts to, long events)
+    {
+        ArgumentNullException.ThrowIfNull(tracked);
+        if (to <= from)
+        {
+            throw new ArgumentException($"empty or inverted range ({from}, {to}] for {tracked.Span} by {writer}");
+        }
+
+        if (!ReferenceEquals(tracked.Ledger, this))
+        {
+            throw new ArgumentException($"{tracked.Span} is tracked by another ledger", nameof(tracked));
+        }
+
+        lock (_gate)
+        {
+            Record(tracked.Ranges, writer, from, to, events);
+        }
+
+        _applied?.Invoke(tracked.Changefeed, tracked.Span, new AppliedRange(writer, from, to, events));
     }
 
     /// <summary>
@@ -142,21 +181,40 @@ public sealed class ReplicationLedger
         ranges.Add(new AppliedRange(writer, from, to, events));
     }
 
-    private SpanRecord GetOrAdd(ChangefeedId changefeed, Span span)
+    private LedgerSpan GetOrAdd(ChangefeedId changefeed, Span span)
     {
         if (!_spans.TryGetValue((changefeed, span), out var record))
         {
-            record = new SpanRecord();
+            record = new LedgerSpan(this, changefeed, span);
             _spans.Add((changefeed, span), record);
         }
 
         return record;
     }
+}
 
-    private sealed class SpanRecord
+/// <summary>
+/// One (changefeed, span) of a <see cref="ReplicationLedger"/>: a handle from
+/// <see cref="ReplicationLedger.Track"/>; its contents are read through the ledger.
+/// </summary>
+public sealed class LedgerSpan
+{
+    internal LedgerSpan(ReplicationLedger ledger, ChangefeedId changefeed, Span span)
     {
-        public List<AppliedRange> Ranges { get; } = [];
-
-        public HashSet<SinkWriter> Abandoned { get; } = [];
+        Ledger = ledger;
+        Changefeed = changefeed;
+        Span = span;
     }
+
+    /// <summary>The changefeed.</summary>
+    public ChangefeedId Changefeed { get; }
+
+    /// <summary>The span.</summary>
+    public Span Span { get; }
+
+    internal ReplicationLedger Ledger { get; }
+
+    internal List<AppliedRange> Ranges { get; } = [];
+
+    internal HashSet<SinkWriter> Abandoned { get; } = [];
 }

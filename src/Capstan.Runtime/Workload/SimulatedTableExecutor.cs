@@ -75,7 +75,8 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
     private readonly ReplicationLedger _ledger;
     private readonly TableWorkload _workload;
     private readonly SimulatedExecutorOptions _options;
-    private readonly Dictionary<Span, SimulatedSpan> _spans = [];
+    private readonly Dictionary<Span, SimulatedSpan> _spans = new(SpanKeyComparer.Instance);
+    private readonly int[] _counts = new int[(int)TableState.Stopped + 1];
     private Ts _globalBarrierTs;
     private bool _stopped;
 
@@ -117,16 +118,8 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
     public Ts GlobalBarrierTs => _globalBarrierTs;
 
     /// <summary>Counts of spans per state, indexed by <see cref="TableState"/> (length 7).</summary>
-    public int[] CountByState()
-    {
-        var counts = new int[(int)TableState.Stopped + 1];
-        foreach (var span in _spans.Values)
-        {
-            counts[(int)span.State]++;
-        }
-
-        return counts;
-    }
+    /// <remarks>Kept up to date on every state change: O(1), one small array per call.</remarks>
+    public int[] CountByState() => (int[])_counts.Clone();
 
     /// <summary>Looks at one span; false when Absent.</summary>
     public bool TryGetSpan(Span span, out SimulatedSpanView view)
@@ -195,7 +188,7 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
             switch (span.State)
             {
                 case TableState.Preparing when now >= span.ReadyAtMilliseconds:
-                    span.State = TableState.Prepared;
+                    MoveTo(span, TableState.Prepared);
                     span.Resolved = Ts.MaxOf(span.Resolved, resolved);
                     break;
                 case TableState.Prepared:
@@ -206,7 +199,7 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
                     Sink(span);
                     break;
                 case TableState.Stopping when now >= span.ReadyAtMilliseconds:
-                    span.State = TableState.Stopped;
+                    MoveTo(span, TableState.Stopped);
                     break;
             }
         }
@@ -234,6 +227,7 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
         }
 
         _spans.Clear();
+        Array.Clear(_counts);
     }
 
     /// <inheritdoc/>
@@ -266,17 +260,18 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
                 case TableState.Stopping:
                     return false;
                 default:
-                    _spans.Remove(span);
+                    Forget(existing);
                     break;
             }
         }
 
         long prepare = _options.PrepareMilliseconds + Jitter(span.TableId);
-        var created = new SimulatedSpan(span, checkpoint.CheckpointTs, _clock.NowMilliseconds + prepare);
+        var created = new SimulatedSpan(span, checkpoint.CheckpointTs, _clock.NowMilliseconds + prepare, _workload.EventsPerSecond(span.TableId));
         _spans.Add(span, created);
+        _counts[(int)TableState.Preparing]++;
         if (prepare == 0)
         {
-            created.State = TableState.Prepared;
+            MoveTo(created, TableState.Prepared);
         }
 
         return true;
@@ -313,11 +308,11 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
 
         if (existing.State is TableState.Preparing or TableState.Prepared or TableState.Replicating)
         {
-            existing.State = TableState.Stopping;
+            MoveTo(existing, TableState.Stopping);
             existing.ReadyAtMilliseconds = _clock.NowMilliseconds + _options.StopMilliseconds;
             if (_options.StopMilliseconds == 0)
             {
-                existing.State = TableState.Stopped;
+                MoveTo(existing, TableState.Stopped);
             }
         }
 
@@ -344,7 +339,7 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
         }
 
         checkpointTs = existing.SinkCheckpoint;
-        _spans.Remove(span);
+        Forget(existing);
         return true;
     }
 
@@ -374,8 +369,22 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
 
         span.SinkCheckpoint = checkpointTs;
         span.Resolved = Ts.MaxOf(span.Resolved, checkpointTs);
-        span.State = TableState.Replicating;
+        MoveTo(span, TableState.Replicating);
         span.SinkStarted = true;
+        span.Ledger ??= _ledger.Track(_changefeed, span.Span);
+    }
+
+    private void MoveTo(SimulatedSpan span, TableState state)
+    {
+        _counts[(int)span.State]--;
+        _counts[(int)state]++;
+        span.State = state;
+    }
+
+    private void Forget(SimulatedSpan span)
+    {
+        _counts[(int)span.State]--;
+        _spans.Remove(span.Span);
     }
 
     private void Sink(SimulatedSpan span)
@@ -391,8 +400,8 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
             return;
         }
 
-        long events = _workload.EventsBetween(span.Span.TableId, span.SinkCheckpoint, target);
-        _ledger.RecordApplied(_changefeed, span.Span, Writer, span.SinkCheckpoint, target, events);
+        long events = TableWorkload.EventsBetween(span.EventsPerSecond, span.SinkCheckpoint, target);
+        _ledger.RecordApplied(span.Ledger!, Writer, span.SinkCheckpoint, target, events);
         span.SinkCheckpoint = target;
         span.EventsApplied += events;
         EventsApplied += events;
@@ -409,7 +418,7 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
         {
             RegionCount = 1 + (_workload.TableHash(span.Span.TableId, 2) % 16),
             BarrierTs = _globalBarrierTs,
-            WriteKeysPerSecond = (ulong)_workload.EventsPerSecond(span.Span.TableId),
+            WriteKeysPerSecond = (ulong)span.EventsPerSecond,
             StageCheckpoints = new Dictionary<string, Checkpoint>
             {
                 [StageNames.PullerIngress] = puller,
@@ -422,11 +431,18 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
     }
 
     /// <summary>One span's pipeline.</summary>
-    private sealed class SimulatedSpan(Span span, Ts startTs, long readyAtMilliseconds)
+    private sealed class SimulatedSpan(Span span, Ts startTs, long readyAtMilliseconds, long eventsPerSecond)
     {
         public Span Span { get; } = span;
 
+        /// <summary>Changed only through the executor's MoveTo (which keeps the per-state counts).</summary>
         public TableState State { get; set; } = TableState.Preparing;
+
+        /// <summary>The table's write rate (kept: the sink needs it every tick).</summary>
+        public long EventsPerSecond { get; } = eventsPerSecond;
+
+        /// <summary>This span's ledger record, from the first sink start on.</summary>
+        public LedgerSpan? Ledger { get; set; }
 
         public Ts PullerStart { get; } = startTs;
 

@@ -281,6 +281,52 @@ public class SimulatedTableExecutorTests
         Assert.Equal(1, _ledger.RangeCount);
     }
 
+    [Fact(DisplayName = "Executor: the per-state counts follow every transition, a re-add after Stopped and StopAll")]
+    public void CountByState_FollowsEveryTransition()
+    {
+        var table2 = TableSpans.WholeTable(2);
+        var table3 = TableSpans.WholeTable(3);
+        ReachReplicating(Table1, T(9_000));
+        _executor.AddTableSpan(table2, Checkpoint.At(T(9_000)), isPrepare: true);
+        _executor.AddTableSpan(table3, Checkpoint.At(T(9_000)), isPrepare: true);
+        AssertCounts((TableState.Preparing, 2), (TableState.Replicating, 1));
+
+        Elapse(200);
+        _executor.RemoveTableSpan(Table1);
+        AssertCounts((TableState.Prepared, 2), (TableState.Stopping, 1));
+
+        Elapse(100);
+        _executor.RemoveTableSpan(table2);
+        AssertCounts((TableState.Prepared, 1), (TableState.Stopping, 1), (TableState.Stopped, 1));
+
+        _executor.IsRemoveTableSpanFinished(Table1, out _);
+        Elapse(100);
+        _executor.AddTableSpan(table2, Checkpoint.At(T(10_000)), isPrepare: true); // a Stopped span is added afresh
+        AssertCounts((TableState.Preparing, 1), (TableState.Prepared, 1));
+        Assert.Equal(2, _executor.SpanCount);
+
+        _executor.StopAll();
+        AssertCounts();
+    }
+
+    private void AssertCounts(params (TableState State, int Count)[] expected)
+    {
+        var counts = new int[(int)TableState.Stopped + 1];
+        foreach (var (state, count) in expected)
+        {
+            counts[(int)state] = count;
+        }
+
+        var byViews = new int[counts.Length];
+        foreach (var view in _executor.Spans())
+        {
+            byViews[(int)view.State]++;
+        }
+
+        Assert.Equal(counts, _executor.CountByState());
+        Assert.Equal(byViews, _executor.CountByState());
+    }
+
     private void ReachReplicating(Span span, Ts start)
     {
         _executor.AddTableSpan(span, Checkpoint.At(start), isPrepare: true);
