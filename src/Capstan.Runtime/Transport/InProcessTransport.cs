@@ -202,15 +202,11 @@ public sealed class InProcessTransport : IMessageTransport
         public override string ToString() => $"{Capture}/{Changefeed}/{Role}";
     }
 
-    /// <summary>One endpoint: a bounded inbox (double-buffered so that Receive does not allocate) and its counters.</summary>
+    /// <summary>One endpoint: a bounded <see cref="MessageInbox"/> (Receive does not allocate) and its counters.</summary>
     private sealed class Endpoint : IMessageEndpoint, IEndpointCounters
     {
         private readonly InProcessTransport _transport;
-        private readonly int _capacity;
-        private readonly object _gate = new();
-        private List<Message> _incoming = [];
-        private List<Message> _handedOut = [];
-        private bool _closed;
+        private readonly MessageInbox _inbox;
         private long _delivered;
         private long _refusedUnknownPeer;
         private long _refusedInboxFull;
@@ -222,7 +218,7 @@ public sealed class InProcessTransport : IMessageTransport
         {
             _transport = transport;
             Key = key;
-            _capacity = capacity;
+            _inbox = new MessageInbox(capacity, () => MessagesArrived?.Invoke());
         }
 
         public event Action? MessagesArrived;
@@ -242,20 +238,15 @@ public sealed class InProcessTransport : IMessageTransport
         /// <summary>Returns the messages received since the last call; the list is valid until the next call.</summary>
         public IReadOnlyList<Message> Receive()
         {
-            lock (_gate)
-            {
-                _handedOut.Clear();
-                (_incoming, _handedOut) = (_handedOut, _incoming);
-            }
-
-            Interlocked.Add(ref _received, _handedOut.Count);
-            Interlocked.Add(ref _transport._received, _handedOut.Count);
-            return _handedOut;
+            var taken = _inbox.TakeAll();
+            Interlocked.Add(ref _received, taken.Count);
+            Interlocked.Add(ref _transport._received, taken.Count);
+            return taken;
         }
 
         public int Send(IReadOnlyList<Message> messages)
         {
-            if (Volatile.Read(ref _closed))
+            if (_inbox.IsClosed)
             {
                 Interlocked.Add(ref _refusedSenderClosed, messages.Count);
                 Interlocked.Add(ref _transport._refusedSenderClosed, messages.Count);
@@ -277,14 +268,14 @@ public sealed class InProcessTransport : IMessageTransport
                 var peer = lastPeer is not null && lastPeer.Key.Capture == message.To
                     ? lastPeer
                     : _transport.Find(new EndpointKey(message.To, Key.Changefeed, peerRole));
-                switch (peer?.TryEnqueue(message) ?? EnqueueResult.Closed)
+                switch (peer?._inbox.TryAdd(message) ?? InboxResult.Closed)
                 {
-                    case EnqueueResult.Accepted:
+                    case InboxResult.Accepted:
                         accepted++;
                         lastPeer = peer;
                         Count(ref _delivered, ref _transport._delivered);
                         break;
-                    case EnqueueResult.Full:
+                    case InboxResult.Full:
                         Count(ref _refusedInboxFull, ref _transport._refusedInboxFull);
                         break;
                     default:
@@ -299,18 +290,10 @@ public sealed class InProcessTransport : IMessageTransport
 
         public void Dispose()
         {
-            lock (_gate)
+            if (_inbox.Close())
             {
-                if (_closed)
-                {
-                    return;
-                }
-
-                _closed = true;
-                _incoming.Clear();
+                _transport.Unregister(this);
             }
-
-            _transport.Unregister(this);
         }
 
         public override string ToString() => Key.ToString();
@@ -320,40 +303,6 @@ public sealed class InProcessTransport : IMessageTransport
             Interlocked.Increment(ref own);
             Interlocked.Increment(ref total);
         }
-
-        private EnqueueResult TryEnqueue(Message message)
-        {
-            bool wasEmpty;
-            lock (_gate)
-            {
-                if (_closed)
-                {
-                    return EnqueueResult.Closed;
-                }
-
-                if (_incoming.Count >= _capacity)
-                {
-                    return EnqueueResult.Full;
-                }
-
-                wasEmpty = _incoming.Count == 0;
-                _incoming.Add(message);
-            }
-
-            if (wasEmpty)
-            {
-                MessagesArrived?.Invoke();
-            }
-
-            return EnqueueResult.Accepted;
-        }
-    }
-
-    private enum EnqueueResult
-    {
-        Accepted,
-        Full,
-        Closed,
     }
 }
 
