@@ -58,7 +58,7 @@ public sealed class ReplicationLedger
                 int count = 0;
                 foreach (var record in _spans.Values)
                 {
-                    count += record.Ranges.Count;
+                    count += record.RangeCount;
                 }
 
                 return count;
@@ -79,7 +79,7 @@ public sealed class ReplicationLedger
 
         lock (_gate)
         {
-            Record(GetOrAdd(changefeed, span).Ranges, writer, from, to, events);
+            GetOrAdd(changefeed, span).Record(writer, from, to, events);
         }
 
         _applied?.Invoke(changefeed, span, new AppliedRange(writer, from, to, events));
@@ -118,10 +118,46 @@ public sealed class ReplicationLedger
 
         lock (_gate)
         {
-            Record(tracked.Ranges, writer, from, to, events);
+            tracked.Record(writer, from, to, events);
         }
 
         _applied?.Invoke(tracked.Changefeed, tracked.Span, new AppliedRange(writer, from, to, events));
+    }
+
+    /// <summary>
+    /// Records a batch of ranges under one acquisition of the ledger's lock (what a simulated
+    /// executor sank in one tick), each exactly as
+    /// <see cref="RecordApplied(LedgerSpan, SinkWriter, Ts, Ts, long)"/> would.
+    /// </summary>
+    /// <exception cref="ArgumentException">A range is empty, or a handle belongs to another ledger (nothing is recorded then).</exception>
+    public void RecordApplied(IReadOnlyList<TrackedRange> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var (tracked, range) = batch[i];
+            if (range.To <= range.From || !ReferenceEquals(tracked.Ledger, this))
+            {
+                throw new ArgumentException($"range ({range.From}, {range.To}] of {tracked.Span} by {range.Writer} is empty or for another ledger", nameof(batch));
+            }
+        }
+
+        lock (_gate)
+        {
+            for (int i = 0; i < batch.Count; i++)
+            {
+                var (tracked, range) = batch[i];
+                tracked.Record(range.Writer, range.From, range.To, range.Events);
+            }
+        }
+
+        if (_applied is { } applied)
+        {
+            for (int i = 0; i < batch.Count; i++)
+            {
+                applied(batch[i].Span.Changefeed, batch[i].Span.Span, batch[i].Range);
+            }
+        }
     }
 
     /// <summary>
@@ -143,7 +179,7 @@ public sealed class ReplicationLedger
         lock (_gate)
         {
             return _spans.TryGetValue((changefeed, span), out var record)
-                ? ([.. record.Ranges], new HashSet<SinkWriter>(record.Abandoned))
+                ? (record.CopyRanges(), new HashSet<SinkWriter>(record.Abandoned))
                 : ([], new HashSet<SinkWriter>());
         }
     }
@@ -167,20 +203,6 @@ public sealed class ReplicationLedger
         }
     }
 
-    private static void Record(List<AppliedRange> ranges, SinkWriter writer, Ts from, Ts to, long events)
-    {
-        for (int i = ranges.Count - 1; i >= 0 && i >= ranges.Count - 4; i--)
-        {
-            if (ranges[i].Writer == writer && ranges[i].To == from)
-            {
-                ranges[i] = ranges[i] with { To = to, Events = ranges[i].Events + events };
-                return;
-            }
-        }
-
-        ranges.Add(new AppliedRange(writer, from, to, events));
-    }
-
     private LedgerSpan GetOrAdd(ChangefeedId changefeed, Span span)
     {
         if (!_spans.TryGetValue((changefeed, span), out var record))
@@ -199,6 +221,10 @@ public sealed class ReplicationLedger
 /// </summary>
 public sealed class LedgerSpan
 {
+    private readonly List<AppliedRange> _closed = [];
+    private AppliedRange _open;
+    private bool _hasOpen;
+
     internal LedgerSpan(ReplicationLedger ledger, ChangefeedId changefeed, Span span)
     {
         Ledger = ledger;
@@ -214,7 +240,58 @@ public sealed class LedgerSpan
 
     internal ReplicationLedger Ledger { get; }
 
-    internal List<AppliedRange> Ranges { get; } = [];
-
     internal HashSet<SinkWriter> Abandoned { get; } = [];
+
+    internal int RangeCount => _closed.Count + (_hasOpen ? 1 : 0);
+
+    internal List<AppliedRange> CopyRanges()
+    {
+        var ranges = new List<AppliedRange>(RangeCount);
+        ranges.AddRange(_closed);
+        if (_hasOpen)
+        {
+            ranges.Add(_open);
+        }
+
+        return ranges;
+    }
+
+    /// <summary>
+    /// Adds (from, to] by the writer to the ranges (in recording order: the closed list, then the
+    /// open range). A range that continues one of the last four of the same writer is merged into
+    /// it; the usual case, a sink continuing its own last range, only touches the open range.
+    /// Called under the ledger's lock.
+    /// </summary>
+    internal void Record(SinkWriter writer, Ts from, Ts to, long events)
+    {
+        if (_hasOpen && _open.To == from && _open.Writer == writer)
+        {
+            _open = _open with { To = to, Events = _open.Events + events };
+            return;
+        }
+
+        int last = _closed.Count - 1;
+        int depth = _hasOpen ? 3 : 4;
+        for (int i = last; i >= 0 && i > last - depth; i--)
+        {
+            if (_closed[i].Writer == writer && _closed[i].To == from)
+            {
+                _closed[i] = _closed[i] with { To = to, Events = _closed[i].Events + events };
+                return;
+            }
+        }
+
+        if (_hasOpen)
+        {
+            _closed.Add(_open);
+        }
+
+        _open = new AppliedRange(writer, from, to, events);
+        _hasOpen = true;
+    }
 }
+
+/// <summary>One range of a batch for <see cref="ReplicationLedger.RecordApplied(IReadOnlyList{TrackedRange})"/>.</summary>
+/// <param name="Span">The tracked span.</param>
+/// <param name="Range">What was applied.</param>
+public readonly record struct TrackedRange(LedgerSpan Span, AppliedRange Range);

@@ -76,7 +76,10 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
     private readonly TableWorkload _workload;
     private readonly SimulatedExecutorOptions _options;
     private readonly Dictionary<Span, SimulatedSpan> _spans = new(SpanKeyComparer.Instance);
+    private readonly List<SimulatedSpan> _ordered = [];
+    private readonly List<TrackedRange> _sunk = [];
     private readonly int[] _counts = new int[(int)TableState.Stopped + 1];
+    private int _cursor;
     private Ts _globalBarrierTs;
     private bool _stopped;
 
@@ -203,6 +206,12 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
                     break;
             }
         }
+
+        if (_sunk.Count > 0)
+        {
+            _ledger.RecordApplied(_sunk);
+            _sunk.Clear();
+        }
     }
 
     /// <summary>
@@ -227,6 +236,7 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
         }
 
         _spans.Clear();
+        _ordered.Clear();
         Array.Clear(_counts);
     }
 
@@ -268,6 +278,7 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
         long prepare = _options.PrepareMilliseconds + Jitter(span.TableId);
         var created = new SimulatedSpan(span, checkpoint.CheckpointTs, _clock.NowMilliseconds + prepare, _workload.EventsPerSecond(span.TableId));
         _spans.Add(span, created);
+        InsertOrdered(created);
         _counts[(int)TableState.Preparing]++;
         if (prepare == 0)
         {
@@ -285,7 +296,7 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
             return false;
         }
 
-        if (!_spans.TryGetValue(span, out var existing))
+        if (Find(span) is not { } existing)
         {
             throw new TableExecutorException(span, "is-add-finished asked for a span that does not exist");
         }
@@ -346,7 +357,7 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
     /// <inheritdoc/>
     public TableStatus GetTableSpanStatus(Span span, bool collectStats)
     {
-        if (!_spans.TryGetValue(span, out var existing))
+        if (Find(span) is not { } existing)
         {
             return new TableStatus(span, TableState.Absent, default);
         }
@@ -385,6 +396,77 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
     {
         _counts[(int)span.State]--;
         _spans.Remove(span.Span);
+        int index = OrderedIndexOf(span.Span);
+        _ordered.RemoveAt(index);
+    }
+
+    /// <summary>
+    /// The span's pipeline, or null. An agent asks for its spans in span order (a heartbeat lists
+    /// them all), so the entry after the previous answer is tried first: a sequential walk instead
+    /// of a hash lookup per span. Anything else falls back to the dictionary and re-positions.
+    /// </summary>
+    private SimulatedSpan? Find(Span span)
+    {
+        int count = _ordered.Count;
+        int next = _cursor + 1;
+        if (next < count && _ordered[next].Span.Equals(span))
+        {
+            _cursor = next;
+            return _ordered[next];
+        }
+
+        if (count > 0 && _ordered[0].Span.Equals(span))
+        {
+            _cursor = 0;
+            return _ordered[0];
+        }
+
+        if (!_spans.TryGetValue(span, out var found))
+        {
+            return null;
+        }
+
+        _cursor = OrderedIndexOf(span);
+        return found;
+    }
+
+    private void InsertOrdered(SimulatedSpan span)
+    {
+        int count = _ordered.Count;
+        if (count == 0 || _ordered[count - 1].Span.CompareTo(span.Span) < 0)
+        {
+            _ordered.Add(span); // tables are usually added in order
+            return;
+        }
+
+        _ordered.Insert(~OrderedIndexOf(span.Span), span);
+    }
+
+    /// <summary>Binary search in the ordered list: the index, or the complement of the insertion point.</summary>
+    private int OrderedIndexOf(Span span)
+    {
+        int low = 0;
+        int high = _ordered.Count - 1;
+        while (low <= high)
+        {
+            int middle = low + ((high - low) >> 1);
+            int order = _ordered[middle].Span.CompareTo(span);
+            if (order == 0)
+            {
+                return middle;
+            }
+
+            if (order < 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return ~low;
     }
 
     private void Sink(SimulatedSpan span)
@@ -401,7 +483,7 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
         }
 
         long events = TableWorkload.EventsBetween(span.EventsPerSecond, span.SinkCheckpoint, target);
-        _ledger.RecordApplied(span.Ledger!, Writer, span.SinkCheckpoint, target, events);
+        _sunk.Add(new TrackedRange(span.Ledger!, new AppliedRange(Writer, span.SinkCheckpoint, target, events)));
         span.SinkCheckpoint = target;
         span.EventsApplied += events;
         EventsApplied += events;
