@@ -309,6 +309,47 @@ public class SimulatedTableExecutorTests
         AssertCounts();
     }
 
+    [Fact(DisplayName = "Executor: statuses are right whatever order spans are asked in, across adds and removes in the middle")]
+    public void GetTableSpanStatus_AnyOrderAcrossAddsAndRemoves_AnswersForTheAskedSpan()
+    {
+        var spans = new List<Span>();
+        for (long table = 10; table >= 1; table--)
+        {
+            spans.Add(TableSpans.WholeTable(table)); // added out of order
+        }
+
+        foreach (var span in spans)
+        {
+            _executor.AddTableSpan(span, Checkpoint.At(T(9_000 + span.TableId.Value)), isPrepare: true);
+        }
+
+        _executor.RemoveTableSpan(TableSpans.WholeTable(5));
+        _executor.AddTableSpan(new Span(new TableId(5), [1], [2]), Checkpoint.At(T(9_005)), isPrepare: true);
+        var inOrder = new List<Span>(spans);
+        inOrder.Sort();
+        var asked = new List<Span>(inOrder);
+        asked.AddRange(inOrder); // a second sweep
+        asked.Reverse();
+        asked.AddRange([TableSpans.WholeTable(3), TableSpans.WholeTable(11), TableSpans.WholeTable(4), new Span(new TableId(5), [1], [2])]);
+
+        foreach (var span in asked)
+        {
+            var status = _executor.GetTableSpanStatus(span, collectStats: false);
+            Assert.Equal(span, status.Span);
+            TableState expected = span.TableId.Value switch
+            {
+                11 => TableState.Absent,
+                5 => span == TableSpans.WholeTable(5) ? TableState.Stopping : TableState.Preparing,
+                _ => TableState.Preparing,
+            };
+            Assert.Equal(expected, status.State);
+            if (expected != TableState.Absent)
+            {
+                Assert.Equal(T(9_000 + span.TableId.Value), status.Checkpoint.CheckpointTs);
+            }
+        }
+    }
+
     private void AssertCounts(params (TableState State, int Count)[] expected)
     {
         var counts = new int[(int)TableState.Stopped + 1];
