@@ -70,12 +70,7 @@ public sealed class InProcessTransport : IMessageTransport
 {
     private readonly object _registryGate = new();
     private readonly Dictionary<EndpointKey, Endpoint> _endpoints = [];
-    private long _delivered;
-    private long _refusedUnknownPeer;
-    private long _refusedInboxFull;
-    private long _refusedSenderClosed;
-    private long _droppedByFilter;
-    private long _received;
+    private readonly long[] _tallies = new long[(int)Tally.Count];
 
     /// <summary>Creates a transport.</summary>
     public InProcessTransport(InProcessTransportOptions? options = null)
@@ -93,15 +88,7 @@ public sealed class InProcessTransport : IMessageTransport
     public Func<Message, bool>? Filter { get; set; }
 
     /// <summary>Totals over every endpoint ever opened.</summary>
-    public TransportCounters Counters => new()
-    {
-        Delivered = Interlocked.Read(ref _delivered),
-        RefusedUnknownPeer = Interlocked.Read(ref _refusedUnknownPeer),
-        RefusedInboxFull = Interlocked.Read(ref _refusedInboxFull),
-        RefusedSenderClosed = Interlocked.Read(ref _refusedSenderClosed),
-        DroppedByFilter = Interlocked.Read(ref _droppedByFilter),
-        Received = Interlocked.Read(ref _received),
-    };
+    public TransportCounters Counters => Read(_tallies);
 
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">The endpoint is already open (one endpoint per key).</exception>
@@ -175,6 +162,16 @@ public sealed class InProcessTransport : IMessageTransport
         return ValueTask.CompletedTask;
     }
 
+    private static TransportCounters Read(long[] tallies) => new()
+    {
+        Delivered = Interlocked.Read(ref tallies[(int)Tally.Delivered]),
+        RefusedUnknownPeer = Interlocked.Read(ref tallies[(int)Tally.RefusedUnknownPeer]),
+        RefusedInboxFull = Interlocked.Read(ref tallies[(int)Tally.RefusedInboxFull]),
+        RefusedSenderClosed = Interlocked.Read(ref tallies[(int)Tally.RefusedSenderClosed]),
+        DroppedByFilter = Interlocked.Read(ref tallies[(int)Tally.DroppedByFilter]),
+        Received = Interlocked.Read(ref tallies[(int)Tally.Received]),
+    };
+
     private static TransportRole PeerOf(TransportRole role) =>
         role == TransportRole.Agent ? TransportRole.Scheduler : TransportRole.Agent;
 
@@ -207,12 +204,7 @@ public sealed class InProcessTransport : IMessageTransport
     {
         private readonly InProcessTransport _transport;
         private readonly MessageInbox _inbox;
-        private long _delivered;
-        private long _refusedUnknownPeer;
-        private long _refusedInboxFull;
-        private long _refusedSenderClosed;
-        private long _droppedByFilter;
-        private long _received;
+        private readonly long[] _tallies = new long[(int)Tally.Count];
 
         public Endpoint(InProcessTransport transport, EndpointKey key, int capacity)
         {
@@ -225,22 +217,13 @@ public sealed class InProcessTransport : IMessageTransport
 
         public EndpointKey Key { get; }
 
-        public TransportCounters Counters => new()
-        {
-            Delivered = Interlocked.Read(ref _delivered),
-            RefusedUnknownPeer = Interlocked.Read(ref _refusedUnknownPeer),
-            RefusedInboxFull = Interlocked.Read(ref _refusedInboxFull),
-            RefusedSenderClosed = Interlocked.Read(ref _refusedSenderClosed),
-            DroppedByFilter = Interlocked.Read(ref _droppedByFilter),
-            Received = Interlocked.Read(ref _received),
-        };
+        public TransportCounters Counters => Read(_tallies);
 
         /// <summary>Returns the messages received since the last call; the list is valid until the next call.</summary>
         public IReadOnlyList<Message> Receive()
         {
             var taken = _inbox.TakeAll();
-            Interlocked.Add(ref _received, taken.Count);
-            Interlocked.Add(ref _transport._received, taken.Count);
+            Add(Tally.Received, taken.Count);
             return taken;
         }
 
@@ -248,8 +231,7 @@ public sealed class InProcessTransport : IMessageTransport
         {
             if (_inbox.IsClosed)
             {
-                Interlocked.Add(ref _refusedSenderClosed, messages.Count);
-                Interlocked.Add(ref _transport._refusedSenderClosed, messages.Count);
+                Add(Tally.RefusedSenderClosed, messages.Count);
                 return 0;
             }
 
@@ -261,7 +243,7 @@ public sealed class InProcessTransport : IMessageTransport
                 var message = messages[i];
                 if (_transport.Filter is { } filter && !filter(message))
                 {
-                    Count(ref _droppedByFilter, ref _transport._droppedByFilter);
+                    Add(Tally.DroppedByFilter, 1);
                     continue;
                 }
 
@@ -273,14 +255,14 @@ public sealed class InProcessTransport : IMessageTransport
                     case InboxResult.Accepted:
                         accepted++;
                         lastPeer = peer;
-                        Count(ref _delivered, ref _transport._delivered);
+                        Add(Tally.Delivered, 1);
                         break;
                     case InboxResult.Full:
-                        Count(ref _refusedInboxFull, ref _transport._refusedInboxFull);
+                        Add(Tally.RefusedInboxFull, 1);
                         break;
                     default:
                         lastPeer = null;
-                        Count(ref _refusedUnknownPeer, ref _transport._refusedUnknownPeer);
+                        Add(Tally.RefusedUnknownPeer, 1);
                         break;
                 }
             }
@@ -298,11 +280,24 @@ public sealed class InProcessTransport : IMessageTransport
 
         public override string ToString() => Key.ToString();
 
-        private static void Count(ref long own, ref long total)
+        /// <summary>Counts for this endpoint and for the transport's totals.</summary>
+        private void Add(Tally tally, long count)
         {
-            Interlocked.Increment(ref own);
-            Interlocked.Increment(ref total);
+            Interlocked.Add(ref _tallies[(int)tally], count);
+            Interlocked.Add(ref _transport._tallies[(int)tally], count);
         }
+    }
+
+    /// <summary>What an endpoint counts (index into its tallies), in <see cref="TransportCounters"/> order.</summary>
+    private enum Tally
+    {
+        Delivered,
+        RefusedUnknownPeer,
+        RefusedInboxFull,
+        RefusedSenderClosed,
+        DroppedByFilter,
+        Received,
+        Count,
     }
 }
 
