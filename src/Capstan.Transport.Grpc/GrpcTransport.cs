@@ -461,10 +461,10 @@ public sealed class GrpcTransport : IMessageTransport
         var stamped = message.From.IsNone ? message with { From = Self } : message;
         switch (endpoint.TryDeliver(stamped))
         {
-            case DeliveryResult.Accepted:
+            case InboxResult.Accepted:
                 Cells.Add(Counter.SelfDelivered);
                 return true;
-            case DeliveryResult.InboxFull:
+            case InboxResult.Full:
                 Cells.Add(Counter.RejectedInboxFull);
                 return false;
             default:

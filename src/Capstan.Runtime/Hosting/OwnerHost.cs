@@ -378,16 +378,7 @@ public sealed class OwnerHost : IDisposable
     private OwnerSnapshot TakeSnapshot()
     {
         var byState = new int[(int)ReplicationSetState.Removing + 1];
-        var primaries = new Dictionary<CaptureId, int>();
-        foreach (var entry in Coordinator.ReplicationSets.Ordered())
-        {
-            var set = entry.Value;
-            byState[(int)set.State]++;
-            if (set.State == ReplicationSetState.Replicating && !set.Primary.IsNone)
-            {
-                primaries[set.Primary] = primaries.GetValueOrDefault(set.Primary) + 1;
-            }
-        }
+        var primaries = CountPrimaries(byState);
 
         var captures = new Dictionary<CaptureId, string>();
         foreach (var (id, status) in Coordinator.Captures)
@@ -418,6 +409,66 @@ public sealed class OwnerHost : IDisposable
             Deposed = _deposed,
         };
     }
+
+    /// <summary>
+    /// One pass over every set: counts per state into <paramref name="byState"/>, and Replicating
+    /// sets per primary. The per-set work is a short scan of the few captures seen so far (their id
+    /// strings are usually the same instances, so a comparison is a reference check), not a
+    /// dictionary lookup hashing the id.
+    /// </summary>
+    private Dictionary<CaptureId, int> CountPrimaries(int[] byState)
+    {
+        var captures = new List<CaptureId>();
+        var counts = new List<int>();
+        int last = -1;
+        foreach (ref readonly var entry in Coordinator.ReplicationSets.Ordered())
+        {
+            var set = entry.Value;
+            byState[(int)set.State]++;
+            if (set.State != ReplicationSetState.Replicating || set.Primary.IsNone)
+            {
+                continue;
+            }
+
+            var primary = set.Primary;
+            if (last < 0 || !SameCapture(captures[last], primary))
+            {
+                last = IndexOf(captures, primary);
+                if (last < 0)
+                {
+                    captures.Add(primary);
+                    counts.Add(0);
+                    last = captures.Count - 1;
+                }
+            }
+
+            counts[last]++;
+        }
+
+        var primaries = new Dictionary<CaptureId, int>(captures.Count);
+        for (int i = 0; i < captures.Count; i++)
+        {
+            primaries[captures[i]] = primaries.GetValueOrDefault(captures[i]) + counts[i];
+        }
+
+        return primaries;
+    }
+
+    private static int IndexOf(List<CaptureId> captures, CaptureId capture)
+    {
+        for (int i = 0; i < captures.Count; i++)
+        {
+            if (SameCapture(captures[i], capture))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static bool SameCapture(CaptureId left, CaptureId right) =>
+        ReferenceEquals(left.Value, right.Value) || string.Equals(left.Value, right.Value, StringComparison.Ordinal);
 
     private List<ReplicationSetView> WatchedViews()
     {

@@ -70,12 +70,7 @@ public sealed class InProcessTransport : IMessageTransport
 {
     private readonly object _registryGate = new();
     private readonly Dictionary<EndpointKey, Endpoint> _endpoints = [];
-    private long _delivered;
-    private long _refusedUnknownPeer;
-    private long _refusedInboxFull;
-    private long _refusedSenderClosed;
-    private long _droppedByFilter;
-    private long _received;
+    private readonly long[] _tallies = new long[(int)Tally.Count];
 
     /// <summary>Creates a transport.</summary>
     public InProcessTransport(InProcessTransportOptions? options = null)
@@ -93,15 +88,7 @@ public sealed class InProcessTransport : IMessageTransport
     public Func<Message, bool>? Filter { get; set; }
 
     /// <summary>Totals over every endpoint ever opened.</summary>
-    public TransportCounters Counters => new()
-    {
-        Delivered = Interlocked.Read(ref _delivered),
-        RefusedUnknownPeer = Interlocked.Read(ref _refusedUnknownPeer),
-        RefusedInboxFull = Interlocked.Read(ref _refusedInboxFull),
-        RefusedSenderClosed = Interlocked.Read(ref _refusedSenderClosed),
-        DroppedByFilter = Interlocked.Read(ref _droppedByFilter),
-        Received = Interlocked.Read(ref _received),
-    };
+    public TransportCounters Counters => Read(_tallies);
 
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">The endpoint is already open (one endpoint per key).</exception>
@@ -175,6 +162,16 @@ public sealed class InProcessTransport : IMessageTransport
         return ValueTask.CompletedTask;
     }
 
+    private static TransportCounters Read(long[] tallies) => new()
+    {
+        Delivered = Interlocked.Read(ref tallies[(int)Tally.Delivered]),
+        RefusedUnknownPeer = Interlocked.Read(ref tallies[(int)Tally.RefusedUnknownPeer]),
+        RefusedInboxFull = Interlocked.Read(ref tallies[(int)Tally.RefusedInboxFull]),
+        RefusedSenderClosed = Interlocked.Read(ref tallies[(int)Tally.RefusedSenderClosed]),
+        DroppedByFilter = Interlocked.Read(ref tallies[(int)Tally.DroppedByFilter]),
+        Received = Interlocked.Read(ref tallies[(int)Tally.Received]),
+    };
+
     private static TransportRole PeerOf(TransportRole role) =>
         role == TransportRole.Agent ? TransportRole.Scheduler : TransportRole.Agent;
 
@@ -202,63 +199,39 @@ public sealed class InProcessTransport : IMessageTransport
         public override string ToString() => $"{Capture}/{Changefeed}/{Role}";
     }
 
-    /// <summary>One endpoint: a bounded inbox (double-buffered so that Receive does not allocate) and its counters.</summary>
+    /// <summary>One endpoint: a bounded <see cref="MessageInbox"/> (Receive does not allocate) and its counters.</summary>
     private sealed class Endpoint : IMessageEndpoint, IEndpointCounters
     {
         private readonly InProcessTransport _transport;
-        private readonly int _capacity;
-        private readonly object _gate = new();
-        private List<Message> _incoming = [];
-        private List<Message> _handedOut = [];
-        private bool _closed;
-        private long _delivered;
-        private long _refusedUnknownPeer;
-        private long _refusedInboxFull;
-        private long _refusedSenderClosed;
-        private long _droppedByFilter;
-        private long _received;
+        private readonly MessageInbox _inbox;
+        private readonly long[] _tallies = new long[(int)Tally.Count];
 
         public Endpoint(InProcessTransport transport, EndpointKey key, int capacity)
         {
             _transport = transport;
             Key = key;
-            _capacity = capacity;
+            _inbox = new MessageInbox(capacity, () => MessagesArrived?.Invoke());
         }
 
         public event Action? MessagesArrived;
 
         public EndpointKey Key { get; }
 
-        public TransportCounters Counters => new()
-        {
-            Delivered = Interlocked.Read(ref _delivered),
-            RefusedUnknownPeer = Interlocked.Read(ref _refusedUnknownPeer),
-            RefusedInboxFull = Interlocked.Read(ref _refusedInboxFull),
-            RefusedSenderClosed = Interlocked.Read(ref _refusedSenderClosed),
-            DroppedByFilter = Interlocked.Read(ref _droppedByFilter),
-            Received = Interlocked.Read(ref _received),
-        };
+        public TransportCounters Counters => Read(_tallies);
 
         /// <summary>Returns the messages received since the last call; the list is valid until the next call.</summary>
         public IReadOnlyList<Message> Receive()
         {
-            lock (_gate)
-            {
-                _handedOut.Clear();
-                (_incoming, _handedOut) = (_handedOut, _incoming);
-            }
-
-            Interlocked.Add(ref _received, _handedOut.Count);
-            Interlocked.Add(ref _transport._received, _handedOut.Count);
-            return _handedOut;
+            var taken = _inbox.TakeAll();
+            Add(Tally.Received, taken.Count);
+            return taken;
         }
 
         public int Send(IReadOnlyList<Message> messages)
         {
-            if (Volatile.Read(ref _closed))
+            if (_inbox.IsClosed)
             {
-                Interlocked.Add(ref _refusedSenderClosed, messages.Count);
-                Interlocked.Add(ref _transport._refusedSenderClosed, messages.Count);
+                Add(Tally.RefusedSenderClosed, messages.Count);
                 return 0;
             }
 
@@ -270,26 +243,26 @@ public sealed class InProcessTransport : IMessageTransport
                 var message = messages[i];
                 if (_transport.Filter is { } filter && !filter(message))
                 {
-                    Count(ref _droppedByFilter, ref _transport._droppedByFilter);
+                    Add(Tally.DroppedByFilter, 1);
                     continue;
                 }
 
                 var peer = lastPeer is not null && lastPeer.Key.Capture == message.To
                     ? lastPeer
                     : _transport.Find(new EndpointKey(message.To, Key.Changefeed, peerRole));
-                switch (peer?.TryEnqueue(message) ?? EnqueueResult.Closed)
+                switch (peer?._inbox.TryAdd(message) ?? InboxResult.Closed)
                 {
-                    case EnqueueResult.Accepted:
+                    case InboxResult.Accepted:
                         accepted++;
                         lastPeer = peer;
-                        Count(ref _delivered, ref _transport._delivered);
+                        Add(Tally.Delivered, 1);
                         break;
-                    case EnqueueResult.Full:
-                        Count(ref _refusedInboxFull, ref _transport._refusedInboxFull);
+                    case InboxResult.Full:
+                        Add(Tally.RefusedInboxFull, 1);
                         break;
                     default:
                         lastPeer = null;
-                        Count(ref _refusedUnknownPeer, ref _transport._refusedUnknownPeer);
+                        Add(Tally.RefusedUnknownPeer, 1);
                         break;
                 }
             }
@@ -299,61 +272,32 @@ public sealed class InProcessTransport : IMessageTransport
 
         public void Dispose()
         {
-            lock (_gate)
+            if (_inbox.Close())
             {
-                if (_closed)
-                {
-                    return;
-                }
-
-                _closed = true;
-                _incoming.Clear();
+                _transport.Unregister(this);
             }
-
-            _transport.Unregister(this);
         }
 
         public override string ToString() => Key.ToString();
 
-        private static void Count(ref long own, ref long total)
+        /// <summary>Counts for this endpoint and for the transport's totals.</summary>
+        private void Add(Tally tally, long count)
         {
-            Interlocked.Increment(ref own);
-            Interlocked.Increment(ref total);
-        }
-
-        private EnqueueResult TryEnqueue(Message message)
-        {
-            bool wasEmpty;
-            lock (_gate)
-            {
-                if (_closed)
-                {
-                    return EnqueueResult.Closed;
-                }
-
-                if (_incoming.Count >= _capacity)
-                {
-                    return EnqueueResult.Full;
-                }
-
-                wasEmpty = _incoming.Count == 0;
-                _incoming.Add(message);
-            }
-
-            if (wasEmpty)
-            {
-                MessagesArrived?.Invoke();
-            }
-
-            return EnqueueResult.Accepted;
+            Interlocked.Add(ref _tallies[(int)tally], count);
+            Interlocked.Add(ref _transport._tallies[(int)tally], count);
         }
     }
 
-    private enum EnqueueResult
+    /// <summary>What an endpoint counts (index into its tallies), in <see cref="TransportCounters"/> order.</summary>
+    private enum Tally
     {
-        Accepted,
-        Full,
-        Closed,
+        Delivered,
+        RefusedUnknownPeer,
+        RefusedInboxFull,
+        RefusedSenderClosed,
+        DroppedByFilter,
+        Received,
+        Count,
     }
 }
 

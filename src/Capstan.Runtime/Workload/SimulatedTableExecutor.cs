@@ -75,7 +75,11 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
     private readonly ReplicationLedger _ledger;
     private readonly TableWorkload _workload;
     private readonly SimulatedExecutorOptions _options;
-    private readonly Dictionary<Span, SimulatedSpan> _spans = [];
+    private readonly Dictionary<Span, SimulatedSpan> _spans = new(SpanKeyComparer.Instance);
+    private readonly List<SimulatedSpan> _ordered = [];
+    private readonly List<TrackedRange> _sunk = [];
+    private readonly int[] _counts = new int[(int)TableState.Stopped + 1];
+    private int _cursor;
     private Ts _globalBarrierTs;
     private bool _stopped;
 
@@ -117,16 +121,8 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
     public Ts GlobalBarrierTs => _globalBarrierTs;
 
     /// <summary>Counts of spans per state, indexed by <see cref="TableState"/> (length 7).</summary>
-    public int[] CountByState()
-    {
-        var counts = new int[(int)TableState.Stopped + 1];
-        foreach (var span in _spans.Values)
-        {
-            counts[(int)span.State]++;
-        }
-
-        return counts;
-    }
+    /// <remarks>Kept up to date on every state change: O(1), one small array per call.</remarks>
+    public int[] CountByState() => (int[])_counts.Clone();
 
     /// <summary>Looks at one span; false when Absent.</summary>
     public bool TryGetSpan(Span span, out SimulatedSpanView view)
@@ -195,7 +191,7 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
             switch (span.State)
             {
                 case TableState.Preparing when now >= span.ReadyAtMilliseconds:
-                    span.State = TableState.Prepared;
+                    MoveTo(span, TableState.Prepared);
                     span.Resolved = Ts.MaxOf(span.Resolved, resolved);
                     break;
                 case TableState.Prepared:
@@ -206,9 +202,15 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
                     Sink(span);
                     break;
                 case TableState.Stopping when now >= span.ReadyAtMilliseconds:
-                    span.State = TableState.Stopped;
+                    MoveTo(span, TableState.Stopped);
                     break;
             }
+        }
+
+        if (_sunk.Count > 0)
+        {
+            _ledger.RecordApplied(_sunk);
+            _sunk.Clear();
         }
     }
 
@@ -234,6 +236,8 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
         }
 
         _spans.Clear();
+        _ordered.Clear();
+        Array.Clear(_counts);
     }
 
     /// <inheritdoc/>
@@ -266,17 +270,19 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
                 case TableState.Stopping:
                     return false;
                 default:
-                    _spans.Remove(span);
+                    Forget(existing);
                     break;
             }
         }
 
         long prepare = _options.PrepareMilliseconds + Jitter(span.TableId);
-        var created = new SimulatedSpan(span, checkpoint.CheckpointTs, _clock.NowMilliseconds + prepare);
+        var created = new SimulatedSpan(span, checkpoint.CheckpointTs, _clock.NowMilliseconds + prepare, _workload.EventsPerSecond(span.TableId));
         _spans.Add(span, created);
+        InsertOrdered(created);
+        _counts[(int)TableState.Preparing]++;
         if (prepare == 0)
         {
-            created.State = TableState.Prepared;
+            MoveTo(created, TableState.Prepared);
         }
 
         return true;
@@ -290,7 +296,7 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
             return false;
         }
 
-        if (!_spans.TryGetValue(span, out var existing))
+        if (Find(span) is not { } existing)
         {
             throw new TableExecutorException(span, "is-add-finished asked for a span that does not exist");
         }
@@ -313,11 +319,11 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
 
         if (existing.State is TableState.Preparing or TableState.Prepared or TableState.Replicating)
         {
-            existing.State = TableState.Stopping;
+            MoveTo(existing, TableState.Stopping);
             existing.ReadyAtMilliseconds = _clock.NowMilliseconds + _options.StopMilliseconds;
             if (_options.StopMilliseconds == 0)
             {
-                existing.State = TableState.Stopped;
+                MoveTo(existing, TableState.Stopped);
             }
         }
 
@@ -344,14 +350,14 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
         }
 
         checkpointTs = existing.SinkCheckpoint;
-        _spans.Remove(span);
+        Forget(existing);
         return true;
     }
 
     /// <inheritdoc/>
     public TableStatus GetTableSpanStatus(Span span, bool collectStats)
     {
-        if (!_spans.TryGetValue(span, out var existing))
+        if (Find(span) is not { } existing)
         {
             return new TableStatus(span, TableState.Absent, default);
         }
@@ -374,8 +380,93 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
 
         span.SinkCheckpoint = checkpointTs;
         span.Resolved = Ts.MaxOf(span.Resolved, checkpointTs);
-        span.State = TableState.Replicating;
+        MoveTo(span, TableState.Replicating);
         span.SinkStarted = true;
+        span.Ledger ??= _ledger.Track(_changefeed, span.Span);
+    }
+
+    private void MoveTo(SimulatedSpan span, TableState state)
+    {
+        _counts[(int)span.State]--;
+        _counts[(int)state]++;
+        span.State = state;
+    }
+
+    private void Forget(SimulatedSpan span)
+    {
+        _counts[(int)span.State]--;
+        _spans.Remove(span.Span);
+        int index = OrderedIndexOf(span.Span);
+        _ordered.RemoveAt(index);
+    }
+
+    /// <summary>
+    /// The span's pipeline, or null. An agent asks for its spans in span order (a heartbeat lists
+    /// them all), so the entry after the previous answer is tried first: a sequential walk instead
+    /// of a hash lookup per span. Anything else falls back to the dictionary and re-positions.
+    /// </summary>
+    private SimulatedSpan? Find(Span span)
+    {
+        int count = _ordered.Count;
+        int next = _cursor + 1;
+        if (next < count && _ordered[next].Span.Equals(span))
+        {
+            _cursor = next;
+            return _ordered[next];
+        }
+
+        if (count > 0 && _ordered[0].Span.Equals(span))
+        {
+            _cursor = 0;
+            return _ordered[0];
+        }
+
+        if (!_spans.TryGetValue(span, out var found))
+        {
+            return null;
+        }
+
+        _cursor = OrderedIndexOf(span);
+        return found;
+    }
+
+    private void InsertOrdered(SimulatedSpan span)
+    {
+        int count = _ordered.Count;
+        if (count == 0 || _ordered[count - 1].Span.CompareTo(span.Span) < 0)
+        {
+            _ordered.Add(span); // tables are usually added in order
+            return;
+        }
+
+        _ordered.Insert(~OrderedIndexOf(span.Span), span);
+    }
+
+    /// <summary>Binary search in the ordered list: the index, or the complement of the insertion point.</summary>
+    private int OrderedIndexOf(Span span)
+    {
+        int low = 0;
+        int high = _ordered.Count - 1;
+        while (low <= high)
+        {
+            int middle = low + ((high - low) >> 1);
+            int order = _ordered[middle].Span.CompareTo(span);
+            if (order == 0)
+            {
+                return middle;
+            }
+
+            if (order < 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return ~low;
     }
 
     private void Sink(SimulatedSpan span)
@@ -391,8 +482,8 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
             return;
         }
 
-        long events = _workload.EventsBetween(span.Span.TableId, span.SinkCheckpoint, target);
-        _ledger.RecordApplied(_changefeed, span.Span, Writer, span.SinkCheckpoint, target, events);
+        long events = TableWorkload.EventsBetween(span.EventsPerSecond, span.SinkCheckpoint, target);
+        _sunk.Add(new TrackedRange(span.Ledger!, new AppliedRange(Writer, span.SinkCheckpoint, target, events)));
         span.SinkCheckpoint = target;
         span.EventsApplied += events;
         EventsApplied += events;
@@ -409,7 +500,7 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
         {
             RegionCount = 1 + (_workload.TableHash(span.Span.TableId, 2) % 16),
             BarrierTs = _globalBarrierTs,
-            WriteKeysPerSecond = (ulong)_workload.EventsPerSecond(span.Span.TableId),
+            WriteKeysPerSecond = (ulong)span.EventsPerSecond,
             StageCheckpoints = new Dictionary<string, Checkpoint>
             {
                 [StageNames.PullerIngress] = puller,
@@ -422,11 +513,18 @@ public sealed class SimulatedTableExecutor : IHostedTableExecutor
     }
 
     /// <summary>One span's pipeline.</summary>
-    private sealed class SimulatedSpan(Span span, Ts startTs, long readyAtMilliseconds)
+    private sealed class SimulatedSpan(Span span, Ts startTs, long readyAtMilliseconds, long eventsPerSecond)
     {
         public Span Span { get; } = span;
 
+        /// <summary>Changed only through the executor's MoveTo (which keeps the per-state counts).</summary>
         public TableState State { get; set; } = TableState.Preparing;
+
+        /// <summary>The table's write rate (kept: the sink needs it every tick).</summary>
+        public long EventsPerSecond { get; } = eventsPerSecond;
+
+        /// <summary>This span's ledger record, from the first sink start on.</summary>
+        public LedgerSpan? Ledger { get; set; }
 
         public Ts PullerStart { get; } = startTs;
 

@@ -41,12 +41,22 @@ public sealed class TableWorkload
     }
 
     /// <summary>Events the table received with commit ts ≤ <paramref name="ts"/> (counted from the Unix epoch).</summary>
-    public long EventsUpTo(TableId table, Ts ts) => ts.PhysicalMilliseconds / 1000 * EventsPerSecond(table)
-        + ts.PhysicalMilliseconds % 1000 * EventsPerSecond(table) / 1000;
+    public long EventsUpTo(TableId table, Ts ts) => EventsUpTo(EventsPerSecond(table), ts);
 
     /// <summary>Events with commit ts in (<paramref name="from"/>, <paramref name="to"/>]; 0 when the range is empty.</summary>
     public long EventsBetween(TableId table, Ts from, Ts to) =>
-        to <= from ? 0 : EventsUpTo(table, to) - EventsUpTo(table, from);
+        to <= from ? 0 : EventsBetween(EventsPerSecond(table), from, to);
+
+    /// <summary>
+    /// Events with commit ts ≤ <paramref name="ts"/> of a table writing <paramref name="eventsPerSecond"/>
+    /// (its <see cref="EventsPerSecond"/>, which a caller may keep to avoid recomputing it).
+    /// </summary>
+    public static long EventsUpTo(long eventsPerSecond, Ts ts) =>
+        ts.PhysicalMilliseconds / 1000 * eventsPerSecond + ts.PhysicalMilliseconds % 1000 * eventsPerSecond / 1000;
+
+    /// <summary>Events with commit ts in (<paramref name="from"/>, <paramref name="to"/>] at a known rate; 0 when the range is empty.</summary>
+    public static long EventsBetween(long eventsPerSecond, Ts from, Ts to) =>
+        to <= from ? 0 : EventsUpTo(eventsPerSecond, to) - EventsUpTo(eventsPerSecond, from);
 
     /// <summary>A stable per-table pseudo-random value (e.g. for region counts or prepare jitter).</summary>
     public ulong TableHash(TableId table, ulong salt) => Mix(Seed ^ (ulong)table.Value ^ Mix(salt));

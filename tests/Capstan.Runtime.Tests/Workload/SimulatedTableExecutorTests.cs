@@ -281,6 +281,93 @@ public class SimulatedTableExecutorTests
         Assert.Equal(1, _ledger.RangeCount);
     }
 
+    [Fact(DisplayName = "Executor: the per-state counts follow every transition, a re-add after Stopped and StopAll")]
+    public void CountByState_FollowsEveryTransition()
+    {
+        var table2 = TableSpans.WholeTable(2);
+        var table3 = TableSpans.WholeTable(3);
+        ReachReplicating(Table1, T(9_000));
+        _executor.AddTableSpan(table2, Checkpoint.At(T(9_000)), isPrepare: true);
+        _executor.AddTableSpan(table3, Checkpoint.At(T(9_000)), isPrepare: true);
+        AssertCounts((TableState.Preparing, 2), (TableState.Replicating, 1));
+
+        Elapse(200);
+        _executor.RemoveTableSpan(Table1);
+        AssertCounts((TableState.Prepared, 2), (TableState.Stopping, 1));
+
+        Elapse(100);
+        _executor.RemoveTableSpan(table2);
+        AssertCounts((TableState.Prepared, 1), (TableState.Stopping, 1), (TableState.Stopped, 1));
+
+        _executor.IsRemoveTableSpanFinished(Table1, out _);
+        Elapse(100);
+        _executor.AddTableSpan(table2, Checkpoint.At(T(10_000)), isPrepare: true); // a Stopped span is added afresh
+        AssertCounts((TableState.Preparing, 1), (TableState.Prepared, 1));
+        Assert.Equal(2, _executor.SpanCount);
+
+        _executor.StopAll();
+        AssertCounts();
+    }
+
+    [Fact(DisplayName = "Executor: statuses are right whatever order spans are asked in, across adds and removes in the middle")]
+    public void GetTableSpanStatus_AnyOrderAcrossAddsAndRemoves_AnswersForTheAskedSpan()
+    {
+        var spans = new List<Span>();
+        for (long table = 10; table >= 1; table--)
+        {
+            spans.Add(TableSpans.WholeTable(table)); // added out of order
+        }
+
+        foreach (var span in spans)
+        {
+            _executor.AddTableSpan(span, Checkpoint.At(T(9_000 + span.TableId.Value)), isPrepare: true);
+        }
+
+        _executor.RemoveTableSpan(TableSpans.WholeTable(5));
+        _executor.AddTableSpan(new Span(new TableId(5), [1], [2]), Checkpoint.At(T(9_005)), isPrepare: true);
+        var inOrder = new List<Span>(spans);
+        inOrder.Sort();
+        var asked = new List<Span>(inOrder);
+        asked.AddRange(inOrder); // a second sweep
+        asked.Reverse();
+        asked.AddRange([TableSpans.WholeTable(3), TableSpans.WholeTable(11), TableSpans.WholeTable(4), new Span(new TableId(5), [1], [2])]);
+
+        foreach (var span in asked)
+        {
+            var status = _executor.GetTableSpanStatus(span, collectStats: false);
+            Assert.Equal(span, status.Span);
+            TableState expected = span.TableId.Value switch
+            {
+                11 => TableState.Absent,
+                5 => span == TableSpans.WholeTable(5) ? TableState.Stopping : TableState.Preparing,
+                _ => TableState.Preparing,
+            };
+            Assert.Equal(expected, status.State);
+            if (expected != TableState.Absent)
+            {
+                Assert.Equal(T(9_000 + span.TableId.Value), status.Checkpoint.CheckpointTs);
+            }
+        }
+    }
+
+    private void AssertCounts(params (TableState State, int Count)[] expected)
+    {
+        var counts = new int[(int)TableState.Stopped + 1];
+        foreach (var (state, count) in expected)
+        {
+            counts[(int)state] = count;
+        }
+
+        var byViews = new int[counts.Length];
+        foreach (var view in _executor.Spans())
+        {
+            byViews[(int)view.State]++;
+        }
+
+        Assert.Equal(counts, _executor.CountByState());
+        Assert.Equal(byViews, _executor.CountByState());
+    }
+
     private void ReachReplicating(Span span, Ts start)
     {
         _executor.AddTableSpan(span, Checkpoint.At(start), isPrepare: true);
