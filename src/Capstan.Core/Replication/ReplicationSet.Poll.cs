@@ -14,7 +14,7 @@ using Capstan.Core.Protocol;
 /// <item>Reaching Absent clears every lingering Undetermined role (#12, #36), and an Undetermined
 /// capture that reports Stopped or Absent loses its role in Prepare and Replicating too (it has
 /// stopped, so it can no longer write), not only in Commit and Removing.</item>
-/// <item>An Undetermined capture that reports Stopped in Prepare or Commit hands over its final
+/// <item>An Undetermined capture that reports Stopped or Absent in Prepare or Commit hands over its final
 /// checkpoint (<see cref="FoldFinalCheckpoint"/>), so a target committed after an owner fail-over
 /// does not re-sink what it had sunk.</item>
 /// <item>Several secondaries (only after a rebuild): see <see cref="PromoteAndCommit"/> (#13, #38, #40).
@@ -110,17 +110,13 @@ public sealed partial class ReplicationSet
 
     /// <summary>
     /// A capture found Stopping in a rebuild (role Undetermined) may have sunk the span up to the
-    /// checkpoint it reports as Stopped; a target committed later must start there, not at an
-    /// older value (TiCDC clears the role without reading the report, so the target re-sinks that
-    /// stretch). Only the checkpoint is taken: the stats belong to whoever replicates.
+    /// checkpoint it reports when it has stopped (Stopped, or Absent with the final checkpoint of
+    /// a stop the agent kept; an Absent without one carries zeros, which change nothing); a target
+    /// committed later must start there, not at an older value (TiCDC clears the role without
+    /// reading the report, so the target re-sinks that stretch). Only the checkpoint is taken: the
+    /// stats belong to whoever replicates.
     /// </summary>
-    private void FoldFinalCheckpoint(in TableStatus input)
-    {
-        if (input.State == TableState.Stopped)
-        {
-            UpdateCheckpointAndStats(input.Checkpoint, stats: null);
-        }
-    }
+    private void FoldFinalCheckpoint(in TableStatus input) => UpdateCheckpointAndStats(input.Checkpoint, stats: null);
 
     private bool PollOnAbsent(in TableStatus input, CaptureId from)
     {
