@@ -19,11 +19,6 @@ public sealed partial class ReplicationManager
     /// <summary>The status lists of the run of responses being fed, by message index; reused.</summary>
     private IReadOnlyList<TableStatus>?[] _statusLists = [];
 
-    /// <summary>
-    /// Statuses of the run are numbered across its responses (ordinals); entry k is the first
-    /// ordinal of the k-th response of the run, the last entry the total. Reused.
-    /// </summary>
-    private int[] _firstOrdinals = [];
 
     /// <summary>Tests force one way of feeding statuses (true: span order, false: response by response); null decides by size.</summary>
     internal bool? FeedInSpanOrder { get; set; }
@@ -55,7 +50,8 @@ public sealed partial class ReplicationManager
 
         int sets = Spans.Count;
         bool spanOrder = FeedInSpanOrder ?? (end - start >= 2 && sets >= SpanOrderMinSets && statuses >= sets / 4);
-        if (!spanOrder)
+        var slotFormat = SlotFormat.For(messages, start, end);
+        if (!spanOrder || slotFormat is null)
         {
             for (int index = start; index < end; index++)
             {
@@ -65,7 +61,7 @@ public sealed partial class ReplicationManager
             return;
         }
 
-        HandleResponsesInSpanOrder(messages, start, end, outbox);
+        HandleResponsesInSpanOrder(messages, start, end, slotFormat.Value, outbox);
     }
 
     /// <summary>One response, walked in its own (span) order.</summary>
@@ -101,7 +97,7 @@ public sealed partial class ReplicationManager
     /// Locates every status of the run in the map's sorted array (a slot per set for its first
     /// status, a side list for the rare repeats), then feeds them set by set in span order.
     /// </summary>
-    private void HandleResponsesInSpanOrder(IReadOnlyList<Message> messages, int start, int end, List<Message> outbox)
+    private void HandleResponsesInSpanOrder(IReadOnlyList<Message> messages, int start, int end, SlotFormat format, List<Message> outbox)
     {
         var entries = Spans.Ordered(); // a snapshot: removals while feeding do not change it
         int[] slots = ArrayPool<int>.Shared.Rent(entries.Length);
@@ -110,25 +106,15 @@ public sealed partial class ReplicationManager
             _statusLists = new IReadOnlyList<TableStatus>?[Math.Max(end, _statusLists.Length * 2)];
         }
 
-        if (_firstOrdinals.Length < end - start + 1)
-        {
-            _firstOrdinals = new int[Math.Max(end - start + 1, _firstOrdinals.Length * 2)];
-        }
-
         try
         {
             Array.Clear(slots, 0, entries.Length);
-            int ordinal = 0;
             for (int message = start; message < end; message++)
             {
                 var tables = messages[message].HeartbeatResponse!.Tables;
                 _statusLists[message] = tables;
-                _firstOrdinals[message - start] = ordinal;
-                Locate(tables, message, ordinal, slots);
-                ordinal = checked(ordinal + tables.Count);
+                Locate(tables, message, format.Slot(message - start, 0), slots);
             }
-
-            _firstOrdinals[end - start] = ordinal;
 
             if (_repeatedStatuses.Count > 1)
             {
@@ -140,8 +126,8 @@ public sealed partial class ReplicationManager
             for (int chunk = 0; chunk < entries.Length; chunk += FeedChunkSize)
             {
                 int chunkEnd = Math.Min(chunk + FeedChunkSize, entries.Length);
-                _warmth += WarmChunk(slots, chunk, chunkEnd, start, end);
-                repeated = FeedChunk(entries, slots, chunk, chunkEnd, repeated, messages, (start, end), outbox);
+                _warmth += WarmChunk(slots, chunk, chunkEnd, start, format);
+                repeated = FeedChunk(entries, slots, chunk, chunkEnd, repeated, messages, start, format, outbox);
             }
         }
         finally
@@ -152,8 +138,8 @@ public sealed partial class ReplicationManager
         }
     }
 
-    /// <summary>Records where each status of one response goes: the slot of its set holds its ordinal + 1.</summary>
-    private void Locate(IReadOnlyList<TableStatus> tables, int message, int firstOrdinal, int[] slots)
+    /// <summary>Records where each status of one response goes: the slot of its set holds <paramref name="firstSlot"/> + its position.</summary>
+    private void Locate(IReadOnlyList<TableStatus> tables, int message, int firstSlot, int[] slots)
     {
         var cursor = default(SpanMapCursor);
         for (int position = 0; position < tables.Count; position++)
@@ -166,7 +152,7 @@ public sealed partial class ReplicationManager
 
             if (slots[index] == 0)
             {
-                slots[index] = firstOrdinal + position + 1;
+                slots[index] = firstSlot + position;
             }
             else
             {
@@ -180,7 +166,7 @@ public sealed partial class ReplicationManager
     /// come from as many places as there are responses; loaded here, their cache misses overlap,
     /// where the feeding loop (long, with a poll per status) would wait for them one by one.
     /// </summary>
-    private long WarmChunk(int[] slots, int chunk, int chunkEnd, int start, int end)
+    private long WarmChunk(int[] slots, int chunk, int chunkEnd, int start, SlotFormat format)
     {
         long warmth = 0;
         for (int index = chunk; index < chunkEnd; index++)
@@ -191,7 +177,7 @@ public sealed partial class ReplicationManager
                 continue;
             }
 
-            var (message, position) = FromOrdinal(slot - 1, start, end);
+            var (message, position) = format.Decode(slot, start);
             if (_statusLists[message] is TableStatus[] array)
             {
                 ref readonly var status = ref array[position];
@@ -210,7 +196,8 @@ public sealed partial class ReplicationManager
         int chunkEnd,
         int repeated,
         IReadOnlyList<Message> messages,
-        (int Start, int End) run,
+        int start,
+        SlotFormat format,
         List<Message> outbox)
     {
         for (int index = chunk; index < chunkEnd; index++)
@@ -222,7 +209,7 @@ public sealed partial class ReplicationManager
             }
 
             var set = entries[index].Value;
-            var (message, position) = FromOrdinal(slot - 1, run.Start, run.End);
+            var (message, position) = format.Decode(slot, start);
             Feed(set, messages, message, position, outbox);
             while (repeated < _repeatedStatuses.Count && _repeatedStatuses[repeated].Index == index)
             {
@@ -232,28 +219,6 @@ public sealed partial class ReplicationManager
         }
 
         return repeated;
-    }
-
-    /// <summary>The message (index into the inbox) and position of a status ordinal of the run [start, end).</summary>
-    private (int Message, int Position) FromOrdinal(int ordinal, int start, int end)
-    {
-        // The response whose first ordinal is the last one ≤ ordinal (responses may be empty).
-        int low = 0;
-        int high = end - start; // _firstOrdinals[high] is the total, > ordinal
-        while (high - low > 1)
-        {
-            int mid = (low + high) >>> 1;
-            if (_firstOrdinals[mid] <= ordinal)
-            {
-                low = mid;
-            }
-            else
-            {
-                high = mid;
-            }
-        }
-
-        return (start + low, ordinal - _firstOrdinals[low]);
     }
 
     private void Feed(ReplicationSet set, IReadOnlyList<Message> messages, int message, int position, List<Message> outbox)
@@ -268,5 +233,33 @@ public sealed partial class ReplicationManager
             var status = _statusLists[message]![position];
             Poll(set, in status, from, outbox);
         }
+    }
+
+    /// <summary>
+    /// How a slot packs a status's place in the run: the response's offset in the run in the high
+    /// bits, its position + 1 in the low <see cref="PositionBits"/> bits (0 is an empty slot).
+    /// </summary>
+    private readonly record struct SlotFormat(int PositionBits)
+    {
+        /// <summary>The format for a run, or null when the run is too large to pack in 31 bits.</summary>
+        public static SlotFormat? For(IReadOnlyList<Message> messages, int start, int end)
+        {
+            int longest = 0;
+            for (int message = start; message < end; message++)
+            {
+                longest = Math.Max(longest, messages[message].HeartbeatResponse!.Tables.Count);
+            }
+
+            int positionBits = 32 - int.LeadingZeroCount(longest); // holds position + 1 ≤ longest
+            int messageBits = 32 - int.LeadingZeroCount(end - start - 1);
+            return positionBits <= 30 && positionBits + messageBits <= 31 ? new SlotFormat(positionBits) : null;
+        }
+
+        /// <summary>The slot of the status at <paramref name="position"/> of the run's <paramref name="offset"/>-th response.</summary>
+        public int Slot(int offset, int position) => (offset << PositionBits) + position + 1;
+
+        /// <summary>The message (index into the inbox) and position a non-empty slot stands for.</summary>
+        public (int Message, int Position) Decode(int slot, int start) =>
+            (start + (slot >>> PositionBits), (slot & ((1 << PositionBits) - 1)) - 1);
     }
 }

@@ -50,6 +50,14 @@ public sealed partial class ReplicationSet
     /// </summary>
     internal void PollMatched(in TableStatus input, CaptureId from, List<Message> outbox)
     {
+        if (State == ReplicationSetState.Replicating && input.State == TableState.Replicating && _captures.IsSoleInlinePrimary(from))
+        {
+            // The steady state, decided as the full poll would: the invariant holds (one primary,
+            // it holds the span) and Replicating from the primary only advances the checkpoint.
+            UpdateCheckpointAndStats(input.Checkpoint, input.Stats);
+            return;
+        }
+
         if (!_captures.Contains(from))
         {
             return;

@@ -59,6 +59,16 @@ public struct RoleMap
         }
     }
 
+    /// <summary>
+    /// True when <paramref name="id"/> holds role Primary in the first slot, no other capture
+    /// holds it and there is no overflow: the steady state, recognised without a scan.
+    /// </summary>
+    public readonly bool IsSoleInlinePrimary(CaptureId id) =>
+        (_entry0 & RoleMask) == (int)CaptureRole.Primary
+        && (_entry1 & RoleMask) != (int)CaptureRole.Primary
+        && _overflow is null
+        && _id0 == id;
+
     /// <summary>Looks up a capture's role.</summary>
     public readonly bool TryGet(CaptureId id, out CaptureRole role)
     {
