@@ -11,7 +11,7 @@ public sealed partial class ReplicationManager
     private const int SpanOrderMinSets = 4096;
 
     /// <summary>Sets fed per chunk of the span-order walk (see <see cref="FeedChunk"/>).</summary>
-    private const int FeedChunkSize = 64;
+    private const int FeedChunkSize = 1024;
 
     /// <summary>Statuses of spans reported more than once in one run of responses (rare: a move in flight); reused.</summary>
     private readonly List<(int Index, int Message, int Position)> _repeatedStatuses = [];
@@ -113,7 +113,7 @@ public sealed partial class ReplicationManager
             {
                 var tables = messages[message].HeartbeatResponse!.Tables;
                 _statusLists[message] = tables;
-                Locate(tables, message, format.Slot(message - start, 0), slots);
+                Locate(entries, tables, message, format.Slot(message - start, 0), slots);
             }
 
             if (_repeatedStatuses.Count > 1)
@@ -139,25 +139,39 @@ public sealed partial class ReplicationManager
     }
 
     /// <summary>Records where each status of one response goes: the slot of its set holds <paramref name="firstSlot"/> + its position.</summary>
-    private void Locate(IReadOnlyList<TableStatus> tables, int message, int firstSlot, int[] slots)
+    private void Locate(ReadOnlySpan<KeyValuePair<Span, ReplicationSet>> entries, IReadOnlyList<TableStatus> tables, int message, int firstSlot, int[] slots)
     {
         var cursor = default(SpanMapCursor);
-        for (int position = 0; position < tables.Count; position++)
+        if (tables is TableStatus[] array)
         {
-            int index = Spans.IndexOf(tables is TableStatus[] array ? array[position].Span : tables[position].Span, ref cursor);
-            if (index < 0)
+            for (int position = 0; position < array.Length; position++)
             {
-                continue; // a span without a set: ignored
+                Place(SpanMap<ReplicationSet>.IndexOf(entries, array[position].Span, ref cursor), message, position, firstSlot, slots);
             }
 
-            if (slots[index] == 0)
-            {
-                slots[index] = firstSlot + position;
-            }
-            else
-            {
-                _repeatedStatuses.Add((index, message, position));
-            }
+            return;
+        }
+
+        for (int position = 0; position < tables.Count; position++)
+        {
+            Place(SpanMap<ReplicationSet>.IndexOf(entries, tables[position].Span, ref cursor), message, position, firstSlot, slots);
+        }
+    }
+
+    private void Place(int index, int message, int position, int firstSlot, int[] slots)
+    {
+        if (index < 0)
+        {
+            return; // a span without a set: ignored
+        }
+
+        if (slots[index] == 0)
+        {
+            slots[index] = firstSlot + position;
+        }
+        else
+        {
+            _repeatedStatuses.Add((index, message, position));
         }
     }
 

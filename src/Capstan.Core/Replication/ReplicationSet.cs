@@ -139,17 +139,15 @@ public sealed partial class ReplicationSet
     /// Cached after the first call: the watermark walk then decides coverage without reading key
     /// bytes.
     /// </summary>
-    internal bool IsWholeTableSpan()
-    {
-        if (_wholeTable == 0)
-        {
-            Span<byte> start = stackalloc byte[TableSpans.TableKeyLength];
-            Span<byte> end = stackalloc byte[TableSpans.TableKeyLength];
-            TableSpans.WriteTableStartKey(Span.TableId, start);
-            TableSpans.WriteTableEndKey(Span.TableId, end);
-            _wholeTable = Span.StartKey.SequenceEqual(start) && Span.EndKey.SequenceEqual(end) ? (byte)1 : (byte)2;
-        }
+    internal bool IsWholeTableSpan() => _wholeTable == 1 || (_wholeTable == 0 && CheckWholeTableSpan());
 
+    private bool CheckWholeTableSpan()
+    {
+        Span<byte> start = stackalloc byte[TableSpans.TableKeyLength];
+        Span<byte> end = stackalloc byte[TableSpans.TableKeyLength];
+        TableSpans.WriteTableStartKey(Span.TableId, start);
+        TableSpans.WriteTableEndKey(Span.TableId, end);
+        _wholeTable = Span.StartKey.SequenceEqual(start) && Span.EndKey.SequenceEqual(end) ? (byte)1 : (byte)2;
         return _wholeTable == 1;
     }
 

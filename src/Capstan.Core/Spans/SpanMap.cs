@@ -85,7 +85,7 @@ public sealed class SpanMap<TValue>
             }
         }
 
-        int index = Find(span, ref cursor);
+        int index = Find(_ordered, span, ref cursor);
         if (index < 0)
         {
             value = default;
@@ -109,8 +109,15 @@ public sealed class SpanMap<TValue>
             throw new InvalidOperationException("SpanMap.IndexOf needs a merged map: call Ordered() first.");
         }
 
-        return Find(span, ref cursor);
+        return Find(_ordered, span, ref cursor);
     }
+
+    /// <summary>
+    /// <see cref="IndexOf(Span, ref SpanMapCursor)"/> over a snapshot from <see cref="Ordered"/>
+    /// (no check per lookup, for walks over many spans).
+    /// </summary>
+    public static int IndexOf(ReadOnlySpan<KeyValuePair<Span, TValue>> ordered, Span span, ref SpanMapCursor cursor) =>
+        Find(ordered, span, ref cursor);
 
     /// <summary>True when the span is present.</summary>
     public bool ContainsKey(Span span) => TryGetValue(span, out _);
@@ -125,7 +132,7 @@ public sealed class SpanMap<TValue>
         }
 
         var cursor = default(SpanMapCursor);
-        if (Find(span, ref cursor) < 0)
+        if (Find(_ordered, span, ref cursor) < 0)
         {
             _added[span] = value;
             KeyVersion++;
@@ -150,7 +157,7 @@ public sealed class SpanMap<TValue>
         }
 
         var cursor = default(SpanMapCursor);
-        if (Find(span, ref cursor) < 0 || !_removed.Add(span))
+        if (Find(_ordered, span, ref cursor) < 0 || !_removed.Add(span))
         {
             return false;
         }
@@ -190,9 +197,8 @@ public sealed class SpanMap<TValue>
     public void EnsureCapacity(int count) => _added.EnsureCapacity(count);
 
     /// <summary>The index of <paramref name="span"/> in <see cref="_ordered"/>, or −1; moves the cursor on a hit.</summary>
-    private int Find(Span span, ref SpanMapCursor cursor)
+    private static int Find(ReadOnlySpan<KeyValuePair<Span, TValue>> entries, Span span, ref SpanMapCursor cursor)
     {
-        var entries = _ordered;
         int previous = cursor.Next - 1;
         int index = previous + cursor.Stride;
         if (cursor.Stride <= 0 || (uint)index >= (uint)entries.Length || !entries[index].Key.Equals(span))
@@ -214,7 +220,7 @@ public sealed class SpanMap<TValue>
     /// <paramref name="hint"/> is smaller, searches forward from it by doubling steps (a key a few
     /// entries ahead costs a few comparisons); otherwise binary-searches the prefix.
     /// </summary>
-    private static int Seek(KeyValuePair<Span, TValue>[] entries, Span key, int hint)
+    private static int Seek(ReadOnlySpan<KeyValuePair<Span, TValue>> entries, Span key, int hint)
     {
         int count = entries.Length;
         hint = Math.Min(hint, count);
@@ -243,7 +249,7 @@ public sealed class SpanMap<TValue>
     }
 
     /// <summary>Lower bound of <paramref name="key"/> in [<paramref name="low"/>, <paramref name="high"/>).</summary>
-    private static int LowerBound(KeyValuePair<Span, TValue>[] entries, Span key, int low, int high)
+    private static int LowerBound(ReadOnlySpan<KeyValuePair<Span, TValue>> entries, Span key, int low, int high)
     {
         while (low < high)
         {
