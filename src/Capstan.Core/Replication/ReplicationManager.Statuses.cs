@@ -1,6 +1,7 @@
 namespace Capstan.Core.Replication;
 
 using System.Buffers;
+using Capstan.Core.Model;
 using Capstan.Core.Protocol;
 using Capstan.Core.Spans;
 
@@ -17,7 +18,7 @@ public sealed partial class ReplicationManager
     private readonly List<(int Index, int Message, int Position)> _repeatedStatuses = [];
 
     /// <summary>The status lists of the run of responses being fed, by message index; reused.</summary>
-    private IReadOnlyList<TableStatus>?[] _statusLists = [];
+    private RunResponse[] _statusLists = [];
 
 
     /// <summary>Tests force one way of feeding statuses (true: span order, false: response by response); null decides by size.</summary>
@@ -103,7 +104,7 @@ public sealed partial class ReplicationManager
         int[] slots = ArrayPool<int>.Shared.Rent(entries.Length);
         if (_statusLists.Length < end)
         {
-            _statusLists = new IReadOnlyList<TableStatus>?[Math.Max(end, _statusLists.Length * 2)];
+            _statusLists = new RunResponse[Math.Max(end, _statusLists.Length * 2)];
         }
 
         try
@@ -112,7 +113,7 @@ public sealed partial class ReplicationManager
             for (int message = start; message < end; message++)
             {
                 var tables = messages[message].HeartbeatResponse!.Tables;
-                _statusLists[message] = tables;
+                _statusLists[message] = new RunResponse(tables, tables as TableStatus[], messages[message].From);
                 Locate(entries, tables, message, format.Slot(message - start, 0), slots);
             }
 
@@ -192,7 +193,7 @@ public sealed partial class ReplicationManager
             }
 
             var (message, position) = format.Decode(slot, start);
-            if (_statusLists[message] is TableStatus[] array)
+            if (_statusLists[message].Array is { } array)
             {
                 ref readonly var status = ref array[position];
                 warmth += status.Span.TableId.Value + (status.Stats is null ? 0 : 1);
@@ -224,30 +225,33 @@ public sealed partial class ReplicationManager
 
             var set = entries[index].Value;
             var (message, position) = format.Decode(slot, start);
-            Feed(set, messages, message, position, outbox);
+            Feed(set, message, position, outbox);
             while (repeated < _repeatedStatuses.Count && _repeatedStatuses[repeated].Index == index)
             {
                 var repeat = _repeatedStatuses[repeated++];
-                Feed(set, messages, repeat.Message, repeat.Position, outbox);
+                Feed(set, repeat.Message, repeat.Position, outbox);
             }
         }
 
         return repeated;
     }
 
-    private void Feed(ReplicationSet set, IReadOnlyList<Message> messages, int message, int position, List<Message> outbox)
+    private void Feed(ReplicationSet set, int message, int position, List<Message> outbox)
     {
-        var from = messages[message].From;
-        if (_statusLists[message] is TableStatus[] array)
+        ref readonly var response = ref _statusLists[message];
+        if (response.Array is { } array)
         {
-            Poll(set, in array[position], from, outbox);
+            Poll(set, in array[position], response.From, outbox);
         }
         else
         {
-            var status = _statusLists[message]![position];
-            Poll(set, in status, from, outbox);
+            var status = response.List[position];
+            Poll(set, in status, response.From, outbox);
         }
     }
+
+    /// <summary>One response of the run being fed: its statuses (also as an array when they are one) and sender.</summary>
+    private readonly record struct RunResponse(IReadOnlyList<TableStatus> List, TableStatus[]? Array, CaptureId From);
 
     /// <summary>
     /// How a slot packs a status's place in the run: the response's offset in the run in the high
