@@ -11,7 +11,7 @@ using Capstan.Core.Protocol;
 /// <remarks>
 /// Written once by the agent while it builds the response, then immutable: the message that
 /// carries it is shared with the transport and the receiver, which may keep it (the coordinator's
-/// capture manager keeps each capture's latest statuses), so it is never reused or pooled.
+/// capture manager keeps each capture's statuses until its rebuild), so it is never reused or pooled.
 /// </remarks>
 internal sealed class StatusList : IReadOnlyList<TableStatus>
 {
