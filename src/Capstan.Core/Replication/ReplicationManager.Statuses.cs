@@ -20,7 +20,6 @@ public sealed partial class ReplicationManager
     /// <summary>The status lists of the run of responses being fed, by message index; reused.</summary>
     private RunResponse[] _statusLists = [];
 
-
     /// <summary>Tests force one way of feeding statuses (true: span order, false: response by response); null decides by size.</summary>
     internal bool? FeedInSpanOrder { get; set; }
 
@@ -51,8 +50,7 @@ public sealed partial class ReplicationManager
 
         int sets = Spans.Count;
         bool spanOrder = FeedInSpanOrder ?? (end - start >= 2 && sets >= SpanOrderMinSets && statuses >= sets / 4);
-        var slotFormat = SlotFormat.For(messages, start, end);
-        if (!spanOrder || slotFormat is null)
+        if (!spanOrder || SlotFormat.For(messages, start, end) is not { } slotFormat)
         {
             for (int index = start; index < end; index++)
             {
@@ -62,7 +60,7 @@ public sealed partial class ReplicationManager
             return;
         }
 
-        HandleResponsesInSpanOrder(messages, start, end, slotFormat.Value, outbox);
+        HandleResponsesInSpanOrder(messages, start, end, slotFormat, outbox);
     }
 
     /// <summary>One response, walked in its own (span) order.</summary>
@@ -128,7 +126,7 @@ public sealed partial class ReplicationManager
             {
                 int chunkEnd = Math.Min(chunk + FeedChunkSize, entries.Length);
                 _warmth += WarmChunk(slots, chunk, chunkEnd, start, format);
-                repeated = FeedChunk(entries, slots, chunk, chunkEnd, repeated, messages, start, format, outbox);
+                repeated = FeedChunk(entries, slots, chunk, chunkEnd, repeated, start, format, outbox);
             }
         }
         finally
@@ -210,7 +208,6 @@ public sealed partial class ReplicationManager
         int chunk,
         int chunkEnd,
         int repeated,
-        IReadOnlyList<Message> messages,
         int start,
         SlotFormat format,
         List<Message> outbox)

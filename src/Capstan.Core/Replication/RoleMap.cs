@@ -123,6 +123,7 @@ public struct RoleMap
                 if (_overflow[i].Id == id)
                 {
                     _overflow.RemoveAt(i);
+                    DropEmptyOverflow();
                     return true;
                 }
             }
@@ -244,6 +245,17 @@ public struct RoleMap
                 (_id1, _entry1) = _overflow[0];
                 _overflow.RemoveAt(0);
             }
+        }
+
+        DropEmptyOverflow();
+    }
+
+    /// <summary>An emptied overflow list goes (the steady-state fast path checks for none).</summary>
+    private void DropEmptyOverflow()
+    {
+        if (_overflow is { Count: 0 })
+        {
+            _overflow = null;
         }
     }
 
