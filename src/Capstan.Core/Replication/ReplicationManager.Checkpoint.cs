@@ -84,6 +84,7 @@ public sealed partial class ReplicationManager
         }
 
         LastMissingTable = null;
+        ForgetDeletedCheckpointsUpTo(progress.CheckpointTs);
         SlowestSink = ordered[progress.SlowestSink].Key;
         SlowestPuller = progress.SlowestPuller >= 0 ? ordered[progress.SlowestPuller].Key : null;
         return new Watermark(
@@ -91,6 +92,23 @@ public sealed partial class ReplicationManager
             progress.ResolvedTs,
             progress.LastSyncedTs,
             progress.PullerResolvedTs);
+    }
+
+    /// <summary>A deleted set's checkpoint no later than the changefeed's can no longer matter.</summary>
+    private void ForgetDeletedCheckpointsUpTo(Ts checkpointTs)
+    {
+        if (_deletedCheckpoints.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (span, deleted) in _deletedCheckpoints)
+        {
+            if (deleted <= checkpointTs)
+            {
+                _deletedCheckpoints.Remove(span);
+            }
+        }
     }
 
     /// <summary>

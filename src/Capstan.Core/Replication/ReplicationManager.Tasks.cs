@@ -1,5 +1,6 @@
 namespace Capstan.Core.Replication;
 
+using Capstan.Core.Model;
 using Capstan.Core.Protocol;
 using Capstan.Core.Scheduling;
 using Capstan.Core.Spans;
@@ -136,7 +137,9 @@ public sealed partial class ReplicationManager
         CountAccepted(AddTableKind);
         if (!Spans.TryGetValue(task.Span, out var set))
         {
-            set = new ReplicationSet(task.Span, task.CheckpointTs);
+            // A span whose set was deleted starts where its last holders stopped, if that is later.
+            var checkpoint = _deletedCheckpoints.Remove(task.Span, out var deleted) ? Ts.MaxOf(task.CheckpointTs, deleted) : task.CheckpointTs;
+            set = new ReplicationSet(task.Span, checkpoint);
             Spans.Set(task.Span, set);
         }
 
@@ -158,7 +161,7 @@ public sealed partial class ReplicationManager
             : throw new InvalidOperationException($"remove of {task.Span} without a set");
         if (set.Captures.Count == 0)
         {
-            Spans.Remove(task.Span);
+            Delete(set);
             return;
         }
 

@@ -61,6 +61,12 @@ public sealed partial class ReplicationManager
     /// <summary>Changes of a set's state made through this manager.</summary>
     private long _stateChanges;
 
+    /// <summary>
+    /// Checkpoints of deleted sets, by span, until a new set for the span takes it or the
+    /// changefeed checkpoint passes it (empty in a steady state; see <see cref="Delete"/>).
+    /// </summary>
+    private readonly Dictionary<Span, Ts> _deletedCheckpoints = [];
+
     /// <summary>Accepted tasks per kind (addTable, removeTable, moveTable, burstBalance), cumulative; burst items count as their kind too.</summary>
     public IReadOnlyDictionary<string, long> AcceptedTaskCounts => _acceptedTaskCounts;
 
@@ -122,7 +128,7 @@ public sealed partial class ReplicationManager
         CountStateChange(set, before);
         if (set.HasRemoved)
         {
-            Spans.Remove(set.Span);
+            Delete(set);
         }
     }
 
@@ -205,12 +211,26 @@ public sealed partial class ReplicationManager
             if (set.HasRemoved)
             {
                 // A removing set whose last holder died (TiCDC left it in the map forever, §13 #11/#37).
-                Spans.Remove(span);
+                Delete(set);
             }
         }
     }
 
     private void CountAccepted(string kind) => _acceptedTaskCounts[kind]++;
+
+    /// <summary>
+    /// Deletes a set, remembering its checkpoint: what its holders sank up to. A set is deleted
+    /// when its last holder stopped or died; when its span is added again (a table whose holders
+    /// were all found stopping after an owner change, then re-added by the basic scheduler), the
+    /// new set starts there rather than at the older changefeed checkpoint, which would sink that
+    /// stretch twice (TiCDC starts at the changefeed checkpoint). See <see cref="AddTable"/>.
+    /// </summary>
+    private void Delete(ReplicationSet set)
+    {
+        Spans.Remove(set.Span);
+        var checkpoint = set.Checkpoint.CheckpointTs;
+        _deletedCheckpoints[set.Span] = _deletedCheckpoints.TryGetValue(set.Span, out var other) ? Ts.MaxOf(other, checkpoint) : checkpoint;
+    }
 
     private void CountStateChange(ReplicationSet set, ReplicationSetState before)
     {
