@@ -35,11 +35,7 @@ public static class CoordinatorMemory
         long before = HeapBytes();
         BuildAndPoll(rig);
         long retainedBytes = HeapBytes() - before; // measured outside BuildAndPoll, whose locals hold the reports
-        if (Environment.GetEnvironmentVariable("CAPSTAN_MEMORY_HOLD_RETAINED") is { Length: > 0 } holdRetained)
-        {
-            Console.WriteLine($"holding for {holdRetained} s (pid {Environment.ProcessId}) for a heap dump with the last reports");
-            Thread.Sleep(TimeSpan.FromSeconds(double.Parse(holdRetained, CultureInfo.InvariantCulture)));
-        }
+        HoldForHeapDump("CAPSTAN_MEMORY_HOLD_RETAINED", "right after the poll with every report");
 
 
         rig.Tick(rig.Input(rig.EmptyResponses()));
@@ -50,11 +46,7 @@ public static class CoordinatorMemory
             throw new InvalidOperationException("sets were lost");
         }
 
-        if (Environment.GetEnvironmentVariable("CAPSTAN_MEMORY_HOLD") is { Length: > 0 } hold)
-        {
-            Console.WriteLine($"holding for {hold} s (pid {Environment.ProcessId}) for a heap dump");
-            Thread.Sleep(TimeSpan.FromSeconds(double.Parse(hold, CultureInfo.InvariantCulture)));
-        }
+        HoldForHeapDump("CAPSTAN_MEMORY_HOLD", "after empty reports");
 
         GC.KeepAlive(rig);
         return new Result(spans, captures, retainedBytes, setsOnly);
@@ -83,6 +75,16 @@ public static class CoordinatorMemory
         if (!rig.Tick(rig.Input(responses)).Watermark.CanProceed)
         {
             throw new InvalidOperationException("the checkpoint cannot proceed");
+        }
+    }
+
+    /// <summary>When <paramref name="variable"/> names a number of seconds, waits that long so that a heap dump can be taken.</summary>
+    private static void HoldForHeapDump(string variable, string moment)
+    {
+        if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } seconds)
+        {
+            Console.WriteLine($"holding for {seconds} s (pid {Environment.ProcessId}) for a heap dump {moment}");
+            Thread.Sleep(TimeSpan.FromSeconds(double.Parse(seconds, CultureInfo.InvariantCulture)));
         }
     }
 

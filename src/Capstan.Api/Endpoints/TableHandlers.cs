@@ -22,14 +22,8 @@ internal static class TableHandlers
             return Problems.BadRequest(invalid);
         }
 
-        var (scheduler, problem) = await SchedulerAsync(scope, changefeedId).ConfigureAwait(false);
-        if (problem is not null)
-        {
-            return problem;
-        }
-
-        var (tables, runProblem) = await scope.RunAsync(scheduler!, coordinator => CoordinatorReads.Tables(coordinator, from, count)).ConfigureAwait(false);
-        return runProblem ?? TypedResults.Ok(tables);
+        var (_, tables, problem) = await ReadAsync(scope, changefeedId, coordinator => CoordinatorReads.Tables(coordinator, from, count)).ConfigureAwait(false);
+        return problem ?? TypedResults.Ok(tables);
     }
 
     /// <summary>GET /api/v2/changefeeds/{changefeed_id}/tables/{table_id} (owner): the table's set(s).</summary>
@@ -41,16 +35,10 @@ internal static class TableHandlers
             return Problems.BadRequest(invalid);
         }
 
-        var (scheduler, problem) = await SchedulerAsync(scope, changefeedId).ConfigureAwait(false);
+        var (_, sets, problem) = await ReadAsync(scope, changefeedId, coordinator => CoordinatorReads.TableSets(coordinator, table)).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
-        }
-
-        var (sets, runProblem) = await scope.RunAsync(scheduler!, coordinator => CoordinatorReads.TableSets(coordinator, table)).ConfigureAwait(false);
-        if (runProblem is not null)
-        {
-            return runProblem;
         }
 
         return sets!.Count == 0
@@ -108,14 +96,8 @@ internal static class TableHandlers
     public static async Task<IResult> PlanAsync(HttpContext http, string changefeedId)
     {
         var scope = RequestScope.Of(http);
-        var (scheduler, problem) = await SchedulerAsync(scope, changefeedId).ConfigureAwait(false);
-        if (problem is not null)
-        {
-            return problem;
-        }
-
-        var (plan, runProblem) = await scope.RunAsync(scheduler!, CoordinatorReads.Plan).ConfigureAwait(false);
-        return runProblem ?? TypedResults.Ok(plan);
+        var (_, plan, problem) = await ReadAsync(scope, changefeedId, CoordinatorReads.Plan).ConfigureAwait(false);
+        return problem ?? TypedResults.Ok(plan);
     }
 
     /// <summary>GET /api/v2/changefeeds/{changefeed_id}/tables/{table_id}/explain (owner).</summary>
@@ -127,16 +109,10 @@ internal static class TableHandlers
             return Problems.BadRequest(invalid);
         }
 
-        var (scheduler, problem) = await SchedulerAsync(scope, changefeedId).ConfigureAwait(false);
+        var (scheduler, reading, problem) = await ReadAsync(scope, changefeedId, coordinator => CoordinatorReads.Explain(coordinator, table)).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
-        }
-
-        var (reading, runProblem) = await scope.RunAsync(scheduler!, coordinator => CoordinatorReads.Explain(coordinator, table)).ConfigureAwait(false);
-        if (runProblem is not null)
-        {
-            return runProblem;
         }
 
         return TypedResults.Ok(Explanation.Build(scope, scheduler!.Changefeed, table, reading!));
@@ -170,6 +146,20 @@ internal static class TableHandlers
     {
         var (info, problem) = await scope.ChangefeedAsync(changefeedId).ConfigureAwait(false);
         return problem is not null ? (null, problem) : scope.SchedulerOf(info!.Id);
+    }
+
+    /// <summary>Finds the changefeed's scheduler and runs a read on its coordinator; a problem when either fails.</summary>
+    private static async Task<(IChangefeedScheduler? Scheduler, T? Value, IResult? Problem)> ReadAsync<T>(
+        RequestScope scope, string changefeedId, Func<Coordinator, T> read)
+    {
+        var (scheduler, problem) = await SchedulerAsync(scope, changefeedId).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return (null, default, problem);
+        }
+
+        var (value, runProblem) = await scope.RunAsync(scheduler!, read).ConfigureAwait(false);
+        return (scheduler, value, runProblem);
     }
 
     private static string? ParsePaging(string? offset, string? limit, int maxLimit, out int from, out int count)

@@ -97,24 +97,9 @@ public sealed class SpanMap<TValue>
     }
 
     /// <summary>
-    /// The position of <paramref name="span"/> in <see cref="Ordered"/>, or −1 when absent, for a
-    /// walk in span order as <see cref="TryGetValue(Span, ref SpanMapCursor, out TValue)"/>.
-    /// Only valid while no change waits to be merged (right after <see cref="Ordered"/>).
-    /// </summary>
-    /// <exception cref="InvalidOperationException">Changes wait to be merged.</exception>
-    public int IndexOf(Span span, ref SpanMapCursor cursor)
-    {
-        if (HasPending)
-        {
-            throw new InvalidOperationException("SpanMap.IndexOf needs a merged map: call Ordered() first.");
-        }
-
-        return Find(_ordered, span, ref cursor);
-    }
-
-    /// <summary>
-    /// <see cref="IndexOf(Span, ref SpanMapCursor)"/> over a snapshot from <see cref="Ordered"/>
-    /// (no check per lookup, for walks over many spans).
+    /// The position of <paramref name="span"/> in <paramref name="ordered"/> (a snapshot from
+    /// <see cref="Ordered"/>), or −1 when absent, for a walk in span order as
+    /// <see cref="TryGetValue(Span, ref SpanMapCursor, out TValue)"/> does.
     /// </summary>
     public static int IndexOf(ReadOnlySpan<KeyValuePair<Span, TValue>> ordered, Span span, ref SpanMapCursor cursor) =>
         Find(ordered, span, ref cursor);
